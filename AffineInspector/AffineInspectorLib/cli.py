@@ -1,0 +1,131 @@
+"""The ``affine-inspector`` command line.
+
+Exit status: 0 done (findings do not change it unless ``--fail-on`` is
+given), 1 no DICOM image found, 2 usage error, 3 a finding at or above the
+``--fail-on`` severity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+from .findings import SEVERITIES, Tolerances
+from .report import toJSON, toText
+from .series import inspectPaths
+from .synthetic import builtInSampleSpec, writeSeries
+
+EXIT_OK, EXIT_NO_DICOM, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
+
+_DEFAULTS = Tolerances()
+
+
+def buildParser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="affine-inspector",
+        description="Show the voxel-to-patient geometry of DICOM series and every slice that breaks it.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    inspect = commands.add_parser(
+        "inspect", help="report the affine and per-slice geometry of every series under PATH(s)"
+    )
+    inspect.add_argument("paths", nargs="+", metavar="PATH", help="DICOM files and/or folders (searched recursively)")
+    inspect.add_argument("--json", action="store_true", help='print one JSON object {"series": [...]}')
+    inspect.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        help="exit with status 3 when any finding has this severity or worse",
+    )
+    inspect.add_argument(
+        "--spacing-tolerance",
+        type=_nonNegative,
+        default=_DEFAULTS.spacingToleranceMm,
+        metavar="MM",
+        help="gap difference from the regular gap still counted as uniform (default %(default)s mm, Slicer's)",
+    )
+    inspect.add_argument(
+        "--tilt-tolerance",
+        type=_nonNegative,
+        default=_DEFAULTS.tiltToleranceDeg,
+        metavar="DEG",
+        help="angle between IPP step and slice normal not reported as tilt (default %(default)s deg)",
+    )
+    inspect.add_argument(
+        "--duplicate-tolerance",
+        type=_nonNegative,
+        default=_DEFAULTS.duplicateToleranceMm,
+        metavar="MM",
+        help="IPPs closer than this are the same position (default %(default)s mm)",
+    )
+    inspect.add_argument(
+        "--orientation-tolerance",
+        type=_nonNegative,
+        default=_DEFAULTS.orientationToleranceDeg,
+        metavar="DEG",
+        help="IOP angle from the first file's still counted as the same orientation (default %(default)s deg)",
+    )
+
+    sample = commands.add_parser("sample", help="write the built-in sample series (tilted CT, one slice missing)")
+    sample.add_argument("folder", help="folder to write into (must be empty or not exist)")
+    return parser
+
+
+def _nonNegative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    arguments = buildParser().parse_args(argv)
+    if arguments.command == "sample":
+        return _sample(arguments.folder)
+    return _inspect(arguments)
+
+
+def _inspect(arguments) -> int:
+    result = inspectPaths(
+        arguments.paths,
+        spacingToleranceMm=arguments.spacing_tolerance,
+        tiltToleranceDeg=arguments.tilt_tolerance,
+        duplicateToleranceMm=arguments.duplicate_tolerance,
+        orientationToleranceDeg=arguments.orientation_tolerance,
+    )
+    if not result.series:
+        sys.stderr.write(
+            f"affine-inspector: no DICOM image found in {', '.join(arguments.paths)} "
+            f"({len(result.unreadable)} file(s) looked at and skipped).\n"
+        )
+        for finding in result.unreadable[:20]:
+            sys.stderr.write(f"  {finding.message}\n")
+        if arguments.json:
+            sys.stdout.write(toJSON(result) + "\n")
+        return EXIT_NO_DICOM
+    sys.stdout.write(toJSON(result) + "\n" if arguments.json else toText(result))
+    if arguments.fail_on:
+        worst = SEVERITIES.index(arguments.fail_on)
+        findings = [f for series in result.series for f in series.warnings] + result.unreadable
+        if any(SEVERITIES.index(f.severity) <= worst for f in findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _sample(folder: str) -> int:
+    if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
+        sys.stderr.write(f"affine-inspector: {folder} exists and is not an empty folder; nothing written.\n")
+        return EXIT_USAGE
+    paths = writeSeries(builtInSampleSpec(), folder)
+    sys.stdout.write(f"Wrote {len(paths)} files of the built-in sample to {folder}\n")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

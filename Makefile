@@ -1,0 +1,31 @@
+# Two entry points (see README): `make demo` and `make test`. Both create .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE := build/sample
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/affine-inspector: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+
+demo: $(BIN)/affine-inspector
+	rm -rf $(SAMPLE)
+	$(BIN)/affine-inspector sample $(SAMPLE)
+	$(BIN)/affine-inspector inspect $(SAMPLE)
+
+test: $(BIN)/affine-inspector
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/affine-inspector
+	$(BIN)/ruff check .
+
+bench: $(BIN)/affine-inspector
+	$(BIN)/python benchmarks/bench_scan.py
+
+clean:
+	rm -rf $(VENV) build
