@@ -1,0 +1,76 @@
+"""Shared fixtures: where the real data is, and geometry helpers for comparing with references."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "AffineInspector"))
+
+SHARED = os.environ.get("AFFINE_INSPECTOR_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
+DICOM = os.path.join(SHARED, "data", "dicom")
+
+
+@pytest.fixture(scope="session")
+def dicomRoot() -> str:
+    """The shared real-data folder; the suite fails (not skips) without it."""
+    if not os.path.isdir(DICOM):
+        pytest.fail(f"shared test data not found at {DICOM} (set AFFINE_INSPECTOR_SHARED)")
+    return DICOM
+
+
+def case(*parts: str) -> str:
+    return os.path.join(DICOM, *parts)
+
+
+def dcm2niixExecutable() -> str:
+    """dcm2niix from the PyPI package installed in this environment."""
+    candidate = os.path.join(os.path.dirname(sys.executable), "dcm2niix")
+    found = candidate if os.path.exists(candidate) else shutil.which("dcm2niix")
+    if not found:
+        pytest.fail("dcm2niix is not installed: it is a test dependency (pip install .[test])")
+    return found
+
+
+def voxelCornersRAS(ijkToRAS: np.ndarray, dimensions) -> np.ndarray:
+    """The RAS centres (3 x 8) of the corner voxels of an (i, j, k) grid."""
+    corners = np.array(list(itertools.product(*[(0, n - 1) for n in dimensions])), dtype=float).T
+    return (np.asarray(ijkToRAS) @ np.vstack([corners, np.ones(corners.shape[1])]))[:3]
+
+
+def assertSameVoxelCentres(ijkToRAS, dimensions, referenceAffine, referenceShape, toleranceMm=1e-3):
+    """Both grids hold the same set of voxel centres (in any axis order and direction) within toleranceMm.
+
+    Both grids are affine, so they are the same set when they have the same
+    number of voxels along matching axes and our corner voxels land on the
+    reference's corner voxels.
+    """
+    referenceShape = tuple(int(n) for n in referenceShape[:3])
+    assert sorted(dimensions) == sorted(referenceShape), (dimensions, referenceShape)
+    ours = voxelCornersRAS(ijkToRAS, dimensions)
+    referenceIndex = np.linalg.inv(referenceAffine) @ np.vstack([ours, np.ones(ours.shape[1])])
+    rounded = np.round(referenceIndex[:3])
+    back = (np.asarray(referenceAffine) @ np.vstack([rounded, np.ones(rounded.shape[1])]))[:3]
+    distances = np.linalg.norm(back - ours, axis=0)
+    assert distances.max() < toleranceMm, f"voxel centres differ by up to {distances.max():.3g} mm"
+    referenceCorners = {tuple(c) for c in itertools.product(*[(0, n - 1) for n in referenceShape])}
+    assert {tuple(int(v) for v in column) for column in rounded.T} == referenceCorners
+    return float(distances.max())
+
+
+def treeDigest(folder: str) -> dict:
+    """SHA-256 and mtime of every file under folder: to prove inputs are untouched."""
+    digests = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, "rb") as stream:
+                digests[path] = (hashlib.sha256(stream.read()).hexdigest(), os.stat(path).st_mtime_ns)
+    return digests
