@@ -13,13 +13,16 @@ import subprocess
 import nibabel
 import numpy as np
 import pytest
-from conftest import assertSameVoxelCentres, case, dcm2niixExecutable
 
 from AffineInspectorLib.series import inspectPaths
+from conftest import assertSameVoxelCentres, case, dcm2niixExecutable
 
 NIFTI_REFERENCES = [
     ("dicom2nifti/ge_anatomical/001", "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz"),
-    ("dicom2nifti/ge_single_slice/001_single_slice", "dicom2nifti/ge_single_slice/001_single_slice_ground_truth.nii.gz"),
+    (
+        "dicom2nifti/ge_single_slice/001_single_slice",
+        "dicom2nifti/ge_single_slice/001_single_slice_ground_truth.nii.gz",
+    ),
     ("dicom2nifti/hitachi_oblique/001", "dicom2nifti/hitachi_oblique/001_ground_truth.nii.gz"),
     ("dicom2nifti/philips_enhanced_anatomical/001", "dicom2nifti/philips_enhanced_anatomical/001_ground_truth.nii.gz"),
     (
@@ -63,7 +66,9 @@ def runDcm2niix(folder, outputFolder):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     # The plain conversion, not dcm2niix's tilt-corrected (_Tilt) or equalized (_Eq) copies.
-    plain = [path for path in glob.glob(os.path.join(outputFolder, "*.nii")) if "_Tilt" not in path and "_Eq" not in path]
+    plain = [
+        path for path in glob.glob(os.path.join(outputFolder, "*.nii")) if "_Tilt" not in path and "_Eq" not in path
+    ]
     return plain, completed.stdout
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-from conftest import case
 
 from AffineInspectorLib.series import inspectPaths
+from conftest import case
 
 GE_TILT_SLICES = list(range(1, 28))
 GE_SPACING_SLICES = list(range(14, 28))

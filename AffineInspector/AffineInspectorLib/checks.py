@@ -217,33 +217,39 @@ def positionRepeats(ordered, groups, volumes: int, repeatedBy: Optional[str], li
     return findings
 
 
+_LOCAL_WINDOW = 3
+"""Gaps on each side of a gap that define the local regular gap for ``missingSlice``."""
+
+
 def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Finding]:
     """``missingSlice`` and ``nonUniformSpacing`` (errors) for each gap that is not the regular one.
 
-    The regular gap is the median of the gaps along the normal. A gap within
-    ``n * spacingToleranceMm`` of ``n`` regular gaps (n >= 2) is ``n - 1``
-    missing slices; any other gap further than ``spacingToleranceMm`` from
-    the regular one is non-uniform spacing.
+    A gap within ``n * spacingToleranceMm`` of ``n`` local gaps (n >= 2; the
+    local gap is the median of up to 3 gaps on each side, so a series whose
+    spacing changes part-way is judged by its neighbourhood) is ``n - 1``
+    missing slices. Any other gap further than ``spacingToleranceMm`` from the
+    series' regular gap (the median of all gaps) is non-uniform spacing.
     """
     steps = [row.step for row in stackRows[1:]]
     regular = float(np.median(steps))
     findings = []
     if abs(regular) <= limits.duplicateToleranceMm:
         return findings
-    for previous, row in zip(stackRows[:-1], stackRows[1:]):
-        deviation = abs(row.step - regular)
-        if deviation <= limits.spacingToleranceMm:
-            continue
-        multiple = int(round(row.step / regular))
+    for position, (previous, row) in enumerate(zip(stackRows[:-1], stackRows[1:])):
         between = f"between slice {previous.index} ({previous.file}) and slice {row.index} ({row.file})"
-        if multiple >= 2 and abs(row.step - multiple * regular) <= multiple * limits.spacingToleranceMm:
+        neighbours = (
+            steps[max(0, position - _LOCAL_WINDOW) : position] + steps[position + 1 : position + 1 + _LOCAL_WINDOW]
+        )
+        local = float(np.median(neighbours)) if neighbours else regular
+        multiple = int(round(row.step / local)) if abs(local) > limits.duplicateToleranceMm else 0
+        if multiple >= 2 and abs(row.step - multiple * local) <= multiple * limits.spacingToleranceMm:
             findings.append(
                 Finding(
                     "missingSlice",
                     ERROR,
                     f"{multiple - 1} slice(s) missing {between}: the gap is {row.step:.4g} mm = {multiple} x the "
-                    f"regular {regular:.4g} mm. A single affine misplaces slices by up to {maxAffineErrorMm:.3g} mm; "
-                    f"Slicer warns and (by default) regularizes with a transform.",
+                    f"neighbouring {local:.4g} mm. A single affine misplaces slices by up to "
+                    f"{maxAffineErrorMm:.3g} mm; Slicer warns and (by default) regularizes with a transform.",
                     slice=row.index,
                     file=row.file,
                     value=float(multiple - 1),
@@ -251,12 +257,14 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
                     unit="slices",
                 )
             )
-        else:
+            continue
+        deviation = abs(row.step - regular)
+        if deviation > limits.spacingToleranceMm:
             findings.append(
                 Finding(
                     "nonUniformSpacing",
                     ERROR,
-                    f"Gap of {row.step:.4g} mm {between} differs from the regular {regular:.4g} mm by "
+                    f"Gap of {row.step:.4g} mm {between} differs from the regular {regular:.4g} mm (median gap) by "
                     f"{deviation:.4g} mm. A single affine misplaces slices by up to {maxAffineErrorMm:.3g} mm.",
                     slice=row.index,
                     file=row.file,

@@ -32,6 +32,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import pydicom
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filereader import read_partial
 from pydicom.tag import Tag
 
 from .findings import INFO, WARNING, Finding
@@ -76,7 +77,6 @@ _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b
 _IMPLICIT_LITTLE = "1.2.840.10008.1.2"
 _EXPLICIT_BIG = "1.2.840.10008.1.2.2"
 _DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
-_UNCOMPRESSED = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2")
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 
@@ -194,7 +194,10 @@ def readDatasetWithPydicom(path: str) -> Dataset:
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except pydicom.errors.InvalidDicomError:
-        pass
+        if _hasDICMPrefix(path):
+            raise UnreadableFileError(
+                f"{path}: damaged DICOM file (DICM prefix, unreadable header); skipped."
+            ) from None
     except Exception as error:
         raise UnreadableFileError(
             f"{path}: unreadable or truncated DICOM ({type(error).__name__}: {error}); skipped."
@@ -206,6 +209,14 @@ def readDatasetWithPydicom(path: str) -> Dataset:
     except Exception:
         pass
     raise UnreadableFileError(f"{path}: not a DICOM file (no DICM prefix and no DICOM header); skipped.", INFO)
+
+
+def _hasDICMPrefix(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
 
 
 def readDatasetFast(path: str) -> Optional[Dataset]:
@@ -234,6 +245,15 @@ def readDatasetFast(path: str) -> Optional[Dataset]:
         return None
     if offset > len(prefix) or (offset == len(prefix) and fileSize > len(prefix)):
         return None  # header larger than the prefix: not every wanted element was reached
+    pixelDataEnd = None
+    if "NumberOfFrames" not in elements and 0x00200032 in elements:
+        try:
+            with open(path, "rb") as stream:
+                pixelDataEnd = _pixelDataEndFast(stream, prefix, offset, explicit)
+        except OSError:
+            return None
+        if pixelDataEnd is None:
+            return None
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.TransferSyntaxUID = transferSyntax
@@ -244,7 +264,7 @@ def readDatasetFast(path: str) -> Optional[Dataset]:
         # Multi-frame, or geometry possibly in functional groups (after group 0x0028).
         return None
     dataset.filename = path
-    dataset._fileSize = fileSize
+    dataset._pixelDataEnd = pixelDataEnd
     return dataset
 
 
@@ -345,32 +365,81 @@ def _skipUndefinedItem(buffer: bytes, offset: int, explicit: bool) -> int:
 
 def _checkIsImage(dataset: Dataset, path: str) -> None:
     if "Rows" not in dataset or "Columns" not in dataset:
-        sopClass = dataset.get("SOPClassUID", "")
+        sopClass = dataset.get("SOPClassUID", "") or getattr(
+            getattr(dataset, "file_meta", None), "MediaStorageSOPClassUID", ""
+        )
         name = getattr(sopClass, "name", "") or str(sopClass) or "unknown SOP class"
+        if "Image Storage" in name or not sopClass:
+            raise UnreadableFileError(f"{path}: truncated or damaged: a {name} object without Rows/Columns; skipped.")
         raise UnreadableFileError(f"{path}: DICOM object without an image ({name}); skipped.", INFO)
     _checkPixelDataLength(dataset, path)
 
 
+_NO_EXTENT = -1
+"""Pixel data of undefined length (compressed): its end is not checked (trailing elements may follow)."""
+
+
 def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
-    """Report a file too short to hold its uncompressed pixel data (a truncated copy)."""
-    transferSyntax = str(getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", "") or "")
-    if transferSyntax not in _UNCOMPRESSED:
-        return
-    fileSize = getattr(dataset, "_fileSize", None)
-    if fileSize is None:
-        try:
-            fileSize = os.path.getsize(path)
-        except OSError:
-            return
-    bitsAllocated = int(dataset.get("BitsAllocated", 0) or 0)
-    samples = int(dataset.get("SamplesPerPixel", 1) or 1)
-    frames = int(dataset.get("NumberOfFrames", 1) or 1)
-    needed = int(dataset.Rows) * int(dataset.Columns) * samples * frames * bitsAllocated // 8
-    if needed and fileSize < needed:
+    """Report a file that ends before the end of its (defined-length) pixel data: a truncated copy."""
+    fileSize = os.path.getsize(path)
+    extent = getattr(dataset, "_pixelDataEnd", None)
+    if extent is None:
+        extent = _pixelDataEndWithPydicom(path)
+    if extent is not None and fileSize < extent:
         raise UnreadableFileError(
-            f"{path}: truncated: the file is {fileSize} bytes but its "
-            f"{dataset.Rows}x{dataset.Columns}x{frames} image needs at least {needed} bytes of pixel data; skipped."
+            f"{path}: truncated: the file is {fileSize} bytes but its pixel data ends at byte {extent} "
+            f"({extent - fileSize} bytes missing); skipped."
         )
+
+
+def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
+    """Byte offset where PixelData's value ends, from pydicom's element header (the value is not read)."""
+    found = {}
+
+    def atPixelData(tag, vr, length):
+        if tag == 0x7FE00010:
+            found["vr"], found["length"] = vr, length
+            return True
+        return False
+
+    try:
+        with open(path, "rb") as stream:
+            read_partial(stream, stop_when=atPixelData, force=True)
+            elementStart = stream.tell()  # pydicom rewinds to the element's first byte
+    except Exception as error:
+        message = f"{path}: truncated or damaged ({type(error).__name__}: {error}); skipped."
+        raise UnreadableFileError(message) from error
+    if not found:
+        return None
+    if found["length"] == _UNDEFINED:
+        return _NO_EXTENT
+    headerLength = 8 if found["vr"] is None else 12
+    return elementStart + headerLength + int(found["length"])
+
+
+def _pixelDataEndFast(stream, prefix: bytes, offset: int, explicit: bool) -> Optional[int]:
+    """Walk on from ``offset`` (seeking past values) to PixelData; return where its value ends.
+
+    ``None`` when there is no defined-length PixelData or the walk meets
+    something it leaves to pydicom.
+    """
+    while True:
+        header = prefix[offset : offset + 12]
+        if len(header) < 12:
+            stream.seek(offset)
+            header = stream.read(12)
+            if len(header) < 8:
+                return None
+        group, element = struct.unpack_from("<HH", header, 0)
+        try:
+            vr, length, valueOffset = _elementHeader(header, 0, explicit, group)
+        except (_NeedsPydicom, struct.error):
+            return None
+        if (group, element) == (0x7FE0, 0x0010):
+            return _NO_EXTENT if length == _UNDEFINED else offset + valueOffset + length
+        if length == _UNDEFINED:
+            return None
+        offset += valueOffset + length
 
 
 def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
