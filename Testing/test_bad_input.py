@@ -147,7 +147,7 @@ def test_shared_data_untouched_by_inspection(dicomRoot):
     assert treeDigest(folder) == before
 
 
-def test_copies_are_not_needed_for_damage_tests(tmp_path, dicomRoot):
+def test_damaged_copy_of_real_series(tmp_path, dicomRoot):
     """A damaged copy of real data (not the original) shows a missing slice and a truncation."""
     copy = tmp_path / "ge"
     shutil.copytree(case("dcm_qa_ct_GE"), copy)

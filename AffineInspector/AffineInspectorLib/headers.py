@@ -228,10 +228,18 @@ def readDatasetFast(path: str) -> Optional[Dataset]:
     """
     try:
         with open(path, "rb") as stream:
-            prefix = stream.read(_PREFIX_BYTES)
-            fileSize = os.fstat(stream.fileno()).st_size
+            return _readOpenedFast(stream, path)
     except OSError:
         return None
+
+
+_NUMBER_OF_FRAMES_TAG = 0x00280008
+_IMAGE_POSITION_TAG = 0x00200032
+
+
+def _readOpenedFast(stream, path: str) -> Optional[Dataset]:
+    prefix = stream.read(_PREFIX_BYTES)
+    fileSize = os.fstat(stream.fileno()).st_size
     if len(prefix) < 132 or prefix[128:132] != b"DICM":
         return None
     try:
@@ -245,25 +253,19 @@ def readDatasetFast(path: str) -> Optional[Dataset]:
         return None
     if offset > len(prefix) or (offset == len(prefix) and fileSize > len(prefix)):
         return None  # header larger than the prefix: not every wanted element was reached
-    pixelDataEnd = None
-    if "NumberOfFrames" not in elements and 0x00200032 in elements:
-        try:
-            with open(path, "rb") as stream:
-                pixelDataEnd = _pixelDataEndFast(stream, prefix, offset, explicit)
-        except OSError:
-            return None
-        if pixelDataEnd is None:
-            return None
+    if _NUMBER_OF_FRAMES_TAG in elements or _IMAGE_POSITION_TAG not in elements:
+        return None  # multi-frame, or geometry possibly in functional groups (after group 0x0028)
+    pixelDataEnd = _pixelDataEndFast(stream, prefix, offset, explicit)
+    if pixelDataEnd is None:
+        return None
     dataset = Dataset()
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.TransferSyntaxUID = transferSyntax
     _setEncoding(dataset, implicitVR=not explicit)
     for tag, (vr, value) in elements.items():
         dataset[tag] = RawDataElement(Tag(tag), vr, len(value), value, 0, not explicit, True)
-    if "NumberOfFrames" in dataset or "ImagePositionPatient" not in dataset:
-        # Multi-frame, or geometry possibly in functional groups (after group 0x0028).
-        return None
     dataset.filename = path
+    dataset._fileSize = fileSize
     dataset._pixelDataEnd = pixelDataEnd
     return dataset
 
@@ -381,7 +383,7 @@ _NO_EXTENT = -1
 
 def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
     """Report a file that ends before the end of its (defined-length) pixel data: a truncated copy."""
-    fileSize = os.path.getsize(path)
+    fileSize = getattr(dataset, "_fileSize", None) or os.path.getsize(path)
     extent = getattr(dataset, "_pixelDataEnd", None)
     if extent is None:
         extent = _pixelDataEndWithPydicom(path)
@@ -420,8 +422,8 @@ def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
 def _pixelDataEndFast(stream, prefix: bytes, offset: int, explicit: bool) -> Optional[int]:
     """Walk on from ``offset`` (seeking past values) to PixelData; return where its value ends.
 
-    ``None`` when there is no defined-length PixelData or the walk meets
-    something it leaves to pydicom.
+    ``_NO_EXTENT`` for undefined-length (compressed) pixel data; ``None`` when
+    there is no PixelData or the walk meets something it leaves to pydicom.
     """
     while True:
         header = prefix[offset : offset + 12]
