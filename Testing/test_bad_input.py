@@ -10,7 +10,8 @@ import pydicom
 import pytest
 
 from AffineInspectorLib import synthetic
-from AffineInspectorLib.headers import readDatasetFast, readSliceHeaders
+from AffineInspectorLib.fastreader import readSliceHeaderFast
+from AffineInspectorLib.headers import readSliceHeaders
 from AffineInspectorLib.series import inspectPaths
 from conftest import case, treeDigest
 
@@ -37,7 +38,7 @@ def test_fast_reader_equals_pydicom(dicomRoot, root):
     paths = sorted(p for p in glob.glob(os.path.join(folder, "**", "*"), recursive=True) if os.path.isfile(p))
     usedFastPath = 0
     for path in paths:
-        usedFastPath += readDatasetFast(path) is not None
+        usedFastPath += readSliceHeaderFast(path) is not None
         assert outcome(path, fast=True) == outcome(path, fast=False), path
     assert usedFastPath >= 20  # both paths are exercised
 
