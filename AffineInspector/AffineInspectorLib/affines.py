@@ -185,13 +185,23 @@ def columnNorms(matrix: np.ndarray) -> np.ndarray:
 
 def angleDegrees(first: Sequence[float], second: Sequence[float]) -> float:
     """Return the unsigned angle (degrees, 0 to 180) between two 3-vectors; 0 if either is zero."""
+    return float(anglesDegrees(first, second))
+
+
+def anglesDegrees(first, second) -> np.ndarray:
+    """Row-wise :func:`angleDegrees` of two arrays of 3-vectors (shape ``(N, 3)``, or ``(3,)`` to broadcast)."""
     first = np.asarray(first, dtype=float)
     second = np.asarray(second, dtype=float)
-    norms = np.linalg.norm(first) * np.linalg.norm(second)
-    if norms == 0:
-        return 0.0
+    norms = np.linalg.norm(first, axis=-1) * np.linalg.norm(second, axis=-1)
     # atan2 of |cross| and dot is accurate for tiny angles, unlike acos.
-    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(first, second)), np.dot(first, second))))
+    angles = np.degrees(np.arctan2(np.linalg.norm(np.cross(first, second), axis=-1), np.sum(first * second, axis=-1)))
+    return np.where(norms == 0, 0.0, angles)
+
+
+def lineAnglesDegrees(first, second) -> np.ndarray:
+    """Row-wise :func:`lineAngleDegrees` (0 to 90 degrees, sign ignored)."""
+    angles = anglesDegrees(first, second)
+    return np.minimum(angles, 180.0 - angles)
 
 
 def lineAngleDegrees(first: Sequence[float], second: Sequence[float]) -> float:

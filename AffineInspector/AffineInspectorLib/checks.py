@@ -68,27 +68,27 @@ def orientationMismatch(slices, reference, limits: Tolerances) -> List[Finding]:
     """
     findings = []
     referenceOrientation = np.asarray(reference.orientation)
-    for index, header in enumerate(slices):
-        orientation = np.asarray(header.orientation)
-        angle = max(
-            affines.angleDegrees(orientation[:3], referenceOrientation[:3]),
-            affines.angleDegrees(orientation[3:], referenceOrientation[3:]),
-        )
-        if angle > limits.orientationToleranceDeg:
-            findings.append(
-                Finding(
-                    "orientationMismatch",
-                    ERROR,
-                    f"{header.label}: ImageOrientationPatient differs from the first file's ({reference.label}) by "
-                    f"{angle:.4g} deg. Left out of this volume: Slicer's scalar-volume plugin loads slices of another "
-                    f"orientation as a separate volume, and one affine cannot place both.",
-                    slice=index,
-                    file=header.file,
-                    value=angle,
-                    tolerance=limits.orientationToleranceDeg,
-                    unit="deg",
-                )
+    orientations = np.asarray([header.orientation for header in slices], dtype=float)
+    angles = np.maximum(
+        affines.anglesDegrees(orientations[:, :3], referenceOrientation[:3]),
+        affines.anglesDegrees(orientations[:, 3:], referenceOrientation[3:]),
+    )
+    for index in np.flatnonzero(angles > limits.orientationToleranceDeg).tolist():
+        header, angle = slices[index], float(angles[index])
+        findings.append(
+            Finding(
+                "orientationMismatch",
+                ERROR,
+                f"{header.label}: ImageOrientationPatient differs from the first file's ({reference.label}) by "
+                f"{angle:.4g} deg. Left out of this volume: Slicer's scalar-volume plugin loads slices of another "
+                f"orientation as a separate volume, and one affine cannot place both.",
+                slice=index,
+                file=header.file,
+                value=angle,
+                tolerance=limits.orientationToleranceDeg,
+                unit="deg",
             )
+        )
     return findings
 
 
@@ -130,7 +130,16 @@ def nonOrthonormalOrientation(ordered, limits: Tolerances) -> List[Finding]:
 def mixedAttributes(ordered, reference, limits: Tolerances) -> List[Finding]:
     """``mixedImageSize``, ``mixedPixelSpacing`` and ``mixedFrameOfReference`` (errors) against the reference slice."""
     findings = []
+    spacingDifferences = np.max(
+        np.abs(np.asarray([header.pixelSpacing for header in ordered]) - np.asarray(reference.pixelSpacing)), axis=1
+    ).tolist()
     for index, header in enumerate(ordered):
+        if (
+            (header.rows, header.columns) == (reference.rows, reference.columns)
+            and spacingDifferences[index] <= limits.pixelSpacingToleranceMm
+            and header.frameOfReferenceUID == reference.frameOfReferenceUID
+        ):
+            continue  # the common case, decided without building messages
         where = _where(index, header)
         if (header.rows, header.columns) != (reference.rows, reference.columns):
             findings.append(
@@ -143,7 +152,7 @@ def mixedAttributes(ordered, reference, limits: Tolerances) -> List[Finding]:
                     file=header.file,
                 )
             )
-        difference = float(np.max(np.abs(np.subtract(header.pixelSpacing, reference.pixelSpacing))))
+        difference = spacingDifferences[index]
         if difference > limits.pixelSpacingToleranceMm:
             findings.append(
                 Finding(
@@ -240,7 +249,7 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
         neighbours = (
             steps[max(0, position - _LOCAL_WINDOW) : position] + steps[position + 1 : position + 1 + _LOCAL_WINDOW]
         )
-        local = float(np.median(neighbours)) if neighbours else regular
+        local = _median(neighbours) if neighbours else regular
         multiple = int(round(row.step / local)) if abs(local) > limits.duplicateToleranceMm else 0
         if multiple >= 2 and abs(row.step - multiple * local) <= multiple * limits.spacingToleranceMm:
             findings.append(
@@ -276,6 +285,13 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
     return findings
 
 
+def _median(values) -> float:
+    """Median of a short list (mean of the middle two for an even count, as ``numpy.median``)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
 def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[Finding], float]:
     """``gantryTilt`` (warning) per slice whose IPP step leaves the normal, and once for the series.
 
@@ -284,8 +300,8 @@ def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[F
     sign convention is the vendor's, so magnitudes are compared.
     """
     findings = []
-    for previous, row in zip(stackRows[:-1], stackRows[1:]):
-        lateral = _lateralMm(np.subtract(row.position, previous.position), unitNormal)
+    laterals = _lateralMm(np.diff([row.position for row in stackRows], axis=0), unitNormal)
+    for row, lateral in zip(stackRows[1:], laterals.tolist()):
         if row.tilt > limits.tiltToleranceDeg and lateral > limits.tiltLateralToleranceMm:
             findings.append(
                 Finding(
@@ -339,10 +355,12 @@ def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[F
     return findings, float(seriesTilt)
 
 
-def _lateralMm(step, unitNormal) -> float:
-    """Length (mm) of the part of ``step`` perpendicular to ``unitNormal``."""
-    step = np.asarray(step, dtype=float)
-    return float(np.linalg.norm(step - np.dot(step, unitNormal) * unitNormal))
+def _lateralMm(steps, unitNormal):
+    """Length (mm) of the part of each step (3-vector or rows of an (N, 3) array) perpendicular to ``unitNormal``."""
+    steps = np.asarray(steps, dtype=float)
+    along = (steps @ unitNormal)[..., np.newaxis] * unitNormal
+    lengths = np.linalg.norm(steps - along, axis=-1)
+    return float(lengths) if lengths.ndim == 0 else lengths
 
 
 def _lateralShiftMm(stack) -> float:
@@ -351,8 +369,8 @@ def _lateralShiftMm(stack) -> float:
     orientation = np.asarray(stack[0].orientation)
     normal = affines.sliceNormal(orientation)
     normal = normal / np.linalg.norm(normal)
-    offsets = [np.asarray(header.position) - first for header in stack]
-    return float(max(np.linalg.norm(offset - np.dot(offset, normal) * normal) for offset in offsets))
+    offsets = np.asarray([header.position for header in stack], dtype=float) - first
+    return float(np.max(_lateralMm(offsets, normal)))
 
 
 def instanceOrder(rows, groups, volumes: int) -> Tuple[List[Finding], str]:

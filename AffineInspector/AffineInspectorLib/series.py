@@ -8,6 +8,7 @@ Entry points: :func:`inspectPaths` (files and folders) and
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -222,7 +223,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
 
     groups = _positionGroups(ordered, limits.duplicateToleranceMm)
     stack, result.numberOfVolumes, result.repeatedBy = _stackAndRepeats(ordered, groups)
-    rows = _rows(ordered, groups, reference.position, unitNormal)
+    rows = _rows(ordered, groups, unitNormal)
     result.slices = rows
     stackRows = [rows[group[0]] for group in groups]
 
@@ -242,12 +243,11 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
     result.spacing = tuple(float(value) for value in affines.columnNorms(result.ijkToLPS))
     result.sliceSpacing = float(abs(np.dot(stepVector, unitNormal)))
 
-    for group in groups:
-        for index in group:
-            rows[index].affineError = float(
-                np.linalg.norm(np.asarray(rows[index].position) - result.ijkToLPS[:3, 3] - rows[index].k * stepVector)
-            )
-    result.maxAffineErrorMm = max(row.affineError for row in rows)
+    predicted = result.ijkToLPS[:3, 3] + np.outer([row.k for row in rows], stepVector)
+    errors = np.linalg.norm(np.asarray([row.position for row in rows]) - predicted, axis=1).tolist()
+    for row, error in zip(rows, errors):
+        row.affineError = error
+    result.maxAffineErrorMm = max(errors)
 
     if len(stack) >= 2:
         findings.extend(checks.spacing(stackRows, limits, result.maxAffineErrorMm))
@@ -294,12 +294,10 @@ def _positionGroups(ordered: Sequence[SliceHeader], toleranceMm: float) -> List[
     """Group consecutive sorted slices whose IPPs lie within ``toleranceMm`` of the group's first."""
     groups: List[List[int]] = []
     for index, header in enumerate(ordered):
-        if groups:
-            anchor = np.asarray(ordered[groups[-1][0]].position)
-            if np.linalg.norm(np.asarray(header.position) - anchor) <= toleranceMm:
-                groups[-1].append(index)
-                continue
-        groups.append([index])
+        if groups and math.dist(header.position, ordered[groups[-1][0]].position) <= toleranceMm:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
     return groups
 
 
@@ -323,15 +321,15 @@ def _stackAndRepeats(ordered, groups) -> Tuple[List[SliceHeader], int, Optional[
     return stack, volumes, "unknown"
 
 
-def _rows(ordered, groups, firstPosition, unitNormal) -> List[SliceRow]:
+def _rows(ordered, groups, unitNormal) -> List[SliceRow]:
+    positions = np.asarray([header.position for header in ordered], dtype=float)
+    distances = ((positions - positions[0]) @ unitNormal).tolist()
+    stackPositions = positions[[group[0] for group in groups]]
+    stackSteps = np.diff(stackPositions, axis=0)
+    steps = [None] + (stackSteps @ unitNormal).tolist()
+    tilts = [None] + affines.lineAnglesDegrees(stackSteps, unitNormal).tolist()
     rows: List[SliceRow] = [None] * len(ordered)  # type: ignore[list-item]
-    origin = np.asarray(ordered[0].position)
-    previous = None
     for k, group in enumerate(groups):
-        position = np.asarray(ordered[group[0]].position)
-        step = None if previous is None else float(np.dot(position - previous, unitNormal))
-        tilt = None if previous is None else affines.lineAngleDegrees(position - previous, unitNormal)
-        previous = position
         for volume, index in enumerate(group):
             header = ordered[index]
             rows[index] = SliceRow(
@@ -341,10 +339,10 @@ def _rows(ordered, groups, firstPosition, unitNormal) -> List[SliceRow]:
                 file=header.file,
                 frame=header.frame,
                 instanceNumber=header.instanceNumber,
-                position=tuple(float(value) for value in header.position),
-                distance=float(np.dot(np.asarray(header.position) - origin, unitNormal)),
-                step=step if volume == 0 else 0.0,
-                tilt=tilt if volume == 0 else None,
+                position=tuple(header.position),
+                distance=distances[index],
+                step=steps[k] if volume == 0 else 0.0,
+                tilt=tilts[k] if volume == 0 else None,
             )
     return rows
 
