@@ -6,8 +6,8 @@ Scan + sort + check of a generated 1,000-file 512x512 CT series, against
 The series is generated once into a cache folder outside the repository
 (AFFINE_INSPECTOR_BENCH_CACHE, default ~/.cache/affine-inspector-bench),
 with the header of the shared GE CT as template when ../shared is present.
-Prints seconds and ratios; the target is >= 10x plain pydicom and no slower
-than GDCM.
+Prints seconds and per-round ratios (contenders interleaved); the target is
+>= 10x plain pydicom and no slower than GDCM.
 """
 
 from __future__ import annotations
@@ -84,32 +84,46 @@ def ours(folder):
     return result
 
 
-def best(function, folder, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function(folder)
-        times.append(time.perf_counter() - start)
-    return min(times)
+def measure(functions, folder, rounds=5):
+    """Seconds per round for each function, the functions interleaved within each round.
+
+    Interleaving spreads the load changes of a shared machine over all
+    contenders, so the ratios of one round compare like with like.
+    """
+    seconds = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function(folder)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
 
 
 def main():
     folder = ensureSeries()
-    print(f"{FILES} files of 512x512 in {folder} (warm file cache, best of 3)")
-    timings = {
-        "affine-inspector (scan+sort+check)": best(ours, folder),
-        "plain pydicom.dcmread + sort": best(plainPydicom, folder),
-    }
+    functions = {"affine-inspector (scan+sort+check)": ours, "plain pydicom.dcmread + sort": plainPydicom}
     try:
-        timings["SimpleITK GDCM series sorter"] = best(gdcm, folder)
+        import SimpleITK  # noqa: F401
+
+        functions["SimpleITK GDCM series sorter"] = gdcm
     except ImportError:
         print("SimpleITK not installed (pip install .[bench]): GDCM comparison skipped")
-    for name, seconds in timings.items():
-        print(f"  {name:38s} {seconds:7.3f} s  {1000 * seconds / FILES:6.3f} ms/file")
-    mine = timings["affine-inspector (scan+sort+check)"]
-    for name, seconds in timings.items():
+    ours(folder)  # warm the file cache and imports
+    seconds = measure(functions, folder)
+    print(f"{FILES} files of 512x512 in {folder} (warm file cache, {len(seconds[next(iter(seconds))])} rounds)")
+    for name, values in seconds.items():
+        print(
+            f"  {name:38s} best {min(values):7.3f} s  median {np.median(values):7.3f} s  "
+            f"{1000 * np.median(values) / FILES:6.3f} ms/file"
+        )
+    mine = np.asarray(seconds["affine-inspector (scan+sort+check)"])
+    for name, values in seconds.items():
         if not name.startswith("affine"):
-            print(f"  speed-up over {name}: {seconds / mine:.2f}x")
+            ratios = np.asarray(values) / mine
+            print(
+                f"  speed-up over {name}: median {np.median(ratios):.2f}x "
+                f"(rounds: {', '.join(f'{ratio:.1f}' for ratio in ratios)})"
+            )
 
 
 if __name__ == "__main__":
