@@ -84,6 +84,7 @@ class SeriesGeometry:
     seriesNumber: Optional[int] = None
     modality: str = ""
     files: List[str] = dataclasses.field(default_factory=list)
+    instanceUIDs: List[str] = dataclasses.field(default_factory=list)
     dimensions: Optional[Tuple[int, int, int]] = None
     numberOfVolumes: int = 1
     repeatedBy: Optional[str] = None
@@ -204,7 +205,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
 
     result.slicerSortWarning = _slicerSortWarning(slices, limits)
     if not usable:
-        result.files = _uniqueFiles(slices)
+        result.files, result.instanceUIDs = _uniqueFiles(slices), _instanceUIDs(slices)
         return result
 
     reference = usable[0]
@@ -219,7 +220,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
     )
     unitNormal = affines.sliceNormal(reference.orientation)
     unitNormal = unitNormal / np.linalg.norm(unitNormal)
-    result.files = _uniqueFiles(ordered)
+    result.files, result.instanceUIDs = _uniqueFiles(ordered), _instanceUIDs(ordered)
 
     groups = _positionGroups(ordered, limits.duplicateToleranceMm)
     stack, result.numberOfVolumes, result.repeatedBy = _stackAndRepeats(ordered, groups)
@@ -288,6 +289,14 @@ def _slicerSortWarning(slices: Sequence[SliceHeader], limits: Tolerances) -> str
 
 def _uniqueFiles(slices: Sequence[SliceHeader]) -> List[str]:
     return list(OrderedDict.fromkeys(header.file for header in slices))
+
+
+def _instanceUIDs(slices: Sequence[SliceHeader]) -> List[str]:
+    """SOPInstanceUID of each file of :func:`_uniqueFiles`, same order."""
+    first: "OrderedDict[str, str]" = OrderedDict()
+    for header in slices:
+        first.setdefault(header.file, header.sopInstanceUID)
+    return list(first.values())
 
 
 def _positionGroups(ordered: Sequence[SliceHeader], toleranceMm: float) -> List[List[int]]:

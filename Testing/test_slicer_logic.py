@@ -1,0 +1,241 @@
+"""MRML logic on slicer-core: Slicer's own reader, the cross-check, resampling, comparison, the self-test scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+import slicer
+from slicer import util as slicerUtil
+
+from AffineInspectorLib import affines, scenario
+from AffineInspectorLib.host import StandaloneHost, addAcquisitionTransformIfNeeded
+from AffineInspectorLib.mrmllogic import VolumeGeometryLogic, ijkToWorld, vtkMatrixFromArray
+from conftest import case, treeDigest
+
+
+@pytest.fixture()
+def host():
+    return StandaloneHost(setGlobalScene=False)
+
+
+@pytest.fixture()
+def logic(host):
+    return VolumeGeometryLogic(host.scene, host)
+
+
+# --------------------------------------------------------------------------- shared real cases
+
+REGULAR_CASES = [
+    "dicom2nifti/hitachi_oblique",
+    "dicom2nifti/ge_anatomical",
+    "dicom2nifti/ge_single_slice",
+]
+
+
+@pytest.mark.parametrize("name", REGULAR_CASES)
+def test_regular_real_series_match_slicer_reader(dicomRoot, logic, host, name):
+    folder = case(name)
+    before = treeDigest(folder)
+    nodes = host.loadDICOM([folder])
+    assert nodes, f"no series loaded from {folder}"
+    for node in nodes:
+        check = logic.crossCheck(node)
+        assert check.withinTolerance, (name, check.maxCornerDeviationMm, check.messages)
+        assert check.maxCornerDeviationMm < 1e-3
+        # The engine's own affine agrees with what Slicer's reader built (voxel centres, RAS).
+        dicomRAS = np.asarray(check.dicom.ijkToRAS)
+        assert np.allclose(dicomRAS, np.asarray(check.IJKToRAS), atol=1e-3), name
+    assert treeDigest(folder) == before
+
+
+def test_tilted_ge_ct_is_explained(dicomRoot, logic, host):
+    (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
+    check = logic.crossCheck(node)
+    assert not check.withinTolerance
+    assert check.maxCornerDeviationMm > 10  # ITK's orthogonal grid vs an 18.5 deg sheared stack
+    assert check.deviations[0].deviationMm < 1e-3  # the first slice is where ITK puts the origin
+    assert "18.5" in " ".join(check.messages) and "regularization" in " ".join(check.messages)
+    assert "negate x and y" in check.originExplanation and "the same point" in check.originExplanation
+    assert check.sliceOrderVsInstanceNumber == "same"
+
+
+def test_regularization_puts_every_corner_on_its_ipp(dicomRoot, logic, host):
+    """What Slicer's acquisition transform does, reproduced: after it, world corners match DICOM."""
+    (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
+    transform = addAcquisitionTransformIfNeeded(node, host)
+    assert transform is not None and transform.GetName().endswith("acquisition transform")
+    check = logic.crossCheck(node)
+    assert check.withinTolerance, check.maxCornerDeviationMm
+    assert check.parentTransform == transform.GetName()
+
+
+def test_duplicate_positions_series_is_flagged(dicomRoot, logic, host):
+    nodes = host.loadDICOM([case("tcia_kits_duplicate_positions")])
+    checks = [logic.crossCheck(node) for node in nodes]
+    assert any(not check.withinTolerance for check in checks)
+
+
+def test_volume_list(dicomRoot, logic, host):
+    host.loadDICOM([case("dicom2nifti/hitachi_oblique")])
+    (info,) = logic.volumes()
+    assert info.fromDICOM and info.className == "vtkMRMLScalarVolumeNode"
+    assert np.allclose(np.asarray(info.IJKToRAS) @ np.asarray(info.RASToIJK), np.eye(4))
+    assert len(info.axisCodes) == 3 and info.scanOrder in {"IS", "SI", "LR", "RL", "PA", "AP"}
+
+
+# --------------------------------------------------------------------------- resampling
+
+SHAPE_KJI = (30, 36, 40)
+
+
+def addVolume(scene, arrayKJI, matrixIJKToRAS, name, className="vtkMRMLScalarVolumeNode"):
+    node = scene.AddNewNodeByClass(className, name)
+    node.SetIJKToRASMatrix(vtkMatrixFromArray(matrixIJKToRAS))
+    slicerUtil.updateVolumeFromArray(node, arrayKJI)
+    return node
+
+
+def blobVolume(centreIJK):
+    """A smooth Gaussian blob (float) centred at an IJK point."""
+    k, j, i = np.mgrid[0 : SHAPE_KJI[0], 0 : SHAPE_KJI[1], 0 : SHAPE_KJI[2]].astype(float)
+    return np.exp(-((i - centreIJK[0]) ** 2 + (j - centreIJK[1]) ** 2 + (k - centreIJK[2]) ** 2) / (2 * 2.0**2))
+
+
+def inputMatrix():
+    matrix = np.diag([1.2, 1.0, 1.5, 1.0])
+    matrix[:3, 3] = (-20.0, -15.0, 10.0)
+    return matrix
+
+
+def rotatedReferenceMatrix():
+    rotation = affines.frameChange("LPS", "RAS")[:3, :3] @ np.eye(3)
+    angle = np.radians(25.0)
+    turn = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    matrix = np.eye(4)
+    matrix[:3, :3] = turn @ rotation @ np.diag([1.5, 1.4, 1.6])
+    # Centred near the input's blob, so that it stays inside the grid under the test transforms.
+    centreIJK = np.array([SHAPE_KJI[2], SHAPE_KJI[1], SHAPE_KJI[0]]) / 2.0
+    matrix[:3, 3] = np.array([8.0, 0.0, 31.0]) - matrix[:3, :3] @ centreIJK
+    return matrix
+
+
+def weightedCentroidWorld(node):
+    array = slicerUtil.arrayFromVolume(node).astype(float)
+    k, j, i = np.indices(array.shape)
+    weights = array / array.sum()
+    centre = np.array([(i * weights).sum(), (j * weights).sum(), (k * weights).sum(), 1.0])
+    return (ijkToWorld(node) @ centre)[:3]
+
+
+def test_identity_reference_gives_identical_voxels(host, logic):
+    array = (np.random.default_rng(1).random(SHAPE_KJI) * 1000).astype(np.int16)
+    node = addVolume(host.scene, array, inputMatrix(), "input")
+    for interpolation in ("nearest", "linear", "cubic"):
+        output = logic.resample(node, node, interpolation=interpolation)
+        assert np.array_equal(slicerUtil.arrayFromVolume(output), array), interpolation
+        assert output.GetID() != node.GetID()
+
+
+def test_rotation_and_translation_match_simpleitk_and_keep_positions(host, logic):
+    blob = blobVolume((20.0, 17.0, 14.0)) * 1000
+    node = addVolume(host.scene, blob, inputMatrix(), "input")
+    reference = addVolume(host.scene, np.zeros(SHAPE_KJI), rotatedReferenceMatrix(), "reference")
+    before = slicerUtil.arrayFromVolume(node).copy()
+    output = logic.resample(node, reference, interpolation="linear")
+    # Position: the blob's centroid stays where it was in world space, within a tenth of a voxel.
+    assert np.linalg.norm(weightedCentroidWorld(output) - weightedCentroidWorld(node)) < 0.1 * 0.9
+    # Independent resampler: SimpleITK in LPS.
+    expected = sitkResample(blob, inputMatrix(), rotatedReferenceMatrix(), SHAPE_KJI)
+    ours = slicerUtil.arrayFromVolume(output)
+    inside = expected > 1e-3
+    assert np.max(np.abs(ours[inside] - expected[inside])) < 1.0  # of a 1000 peak
+    assert np.array_equal(slicerUtil.arrayFromVolume(node), before)  # input untouched
+
+
+def sitkImage(arrayKJI, matrixIJKToRAS):
+    image = sitk.GetImageFromArray(np.asarray(arrayKJI, dtype=float))
+    matrixLPS = affines.frameChange("RAS", "LPS") @ matrixIJKToRAS
+    spacing = np.linalg.norm(matrixLPS[:3, :3], axis=0)
+    image.SetSpacing(spacing.tolist())
+    image.SetDirection((matrixLPS[:3, :3] / spacing).flatten().tolist())
+    image.SetOrigin(matrixLPS[:3, 3].tolist())
+    return image
+
+
+def sitkResample(arrayKJI, inputIJKToRAS, referenceIJKToRAS, shapeKJI):
+    reference = sitkImage(np.zeros(shapeKJI), referenceIJKToRAS)
+    return sitk.GetArrayFromImage(
+        sitk.Resample(sitkImage(arrayKJI, inputIJKToRAS), reference, sitk.Transform(), sitk.sitkLinear, 0.0)
+    )
+
+
+def test_labels_stay_labels_with_nearest(host, logic):
+    labels = (blobVolume((20.0, 17.0, 14.0)) > 0.5).astype(np.int16) * 3
+    labels[:5, :5, :5] = 7
+    node = addVolume(host.scene, labels, inputMatrix(), "labels", "vtkMRMLLabelMapVolumeNode")
+    reference = addVolume(host.scene, np.zeros(SHAPE_KJI), rotatedReferenceMatrix(), "reference")
+    output = logic.resample(node, reference)  # labelmap: nearest by default
+    assert output.IsA("vtkMRMLLabelMapVolumeNode")
+    assert set(np.unique(slicerUtil.arrayFromVolume(output))) <= {0, 3, 7}
+
+
+@pytest.mark.parametrize("transformed", ["input", "reference", "both"])
+def test_parent_transforms_are_respected(host, logic, transformed):
+    blob = blobVolume((20.0, 17.0, 14.0)) * 1000
+    node = addVolume(host.scene, blob, inputMatrix(), "input")
+    reference = addVolume(host.scene, np.zeros(SHAPE_KJI), rotatedReferenceMatrix(), "reference")
+    if transformed in ("input", "both"):
+        addLinearTransform(host.scene, node, angleDeg=10.0, translation=(3.0, -4.0, 2.0))
+    if transformed in ("reference", "both"):
+        addLinearTransform(host.scene, reference, angleDeg=-15.0, translation=(-2.0, 5.0, 1.0))
+    output = logic.resample(node, reference)
+    assert logic.compare(output, reference).sameGrid
+    assert np.linalg.norm(weightedCentroidWorld(output) - weightedCentroidWorld(node)) < 0.1 * 0.9
+
+
+def addLinearTransform(scene, node, *, angleDeg, translation):
+    angle = np.radians(angleDeg)
+    matrix = np.eye(4)
+    matrix[:3, :3] = [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
+    matrix[:3, 3] = translation
+    transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", node.GetName() + " transform")
+    transform.SetMatrixTransformToParent(vtkMatrixFromArray(matrix))
+    node.SetAndObserveTransformNodeID(transform.GetID())
+    return transform
+
+
+def test_slicer_resample_function_agrees_without_transforms(host, logic):
+    blob = blobVolume((20.0, 17.0, 14.0)) * 1000
+    node = addVolume(host.scene, blob, inputMatrix(), "input")
+    reference = addVolume(host.scene, np.zeros(SHAPE_KJI), rotatedReferenceMatrix(), "reference")
+    ours = slicerUtil.arrayFromVolume(logic.resample(node, reference))
+    theirs = slicerUtil.arrayFromVolume(slicer.vtkSlicerVolumesLogic.ResampleVolumeToReferenceVolume(node, reference))
+    assert np.allclose(ours, theirs, atol=1e-3)
+
+
+# --------------------------------------------------------------------------- comparing grids
+
+
+def test_compare_names_permutation_flip_and_offset(host, logic):
+    base = inputMatrix()
+    node = addVolume(host.scene, np.zeros(SHAPE_KJI), base, "a")
+    permuted = base[:, [1, 0, 2, 3]].copy()
+    permuted[:3, 2] *= -1
+    permuted[:3, 3] += (1.0, 2.0, 2.0)
+    other = addVolume(host.scene, np.zeros(SHAPE_KJI[::-1]), permuted, "b")
+    comparison = logic.compare(other, node)
+    assert not comparison.sameGrid
+    assert comparison.axisMapping == (1, 0, 2) and comparison.flipped == (False, False, True)
+    assert np.allclose(comparison.originOffsetMm, (1.0, 2.0, 2.0))
+    assert comparison.resamplingFixes
+    same = logic.compare(node, node)
+    assert same.sameGrid and same.maxVoxelCentreDistanceMm == 0
+
+
+# --------------------------------------------------------------------------- the self-test scenario
+
+
+def test_self_test_scenario_on_slicer_core(tmp_path, host, logic):
+    passed = scenario.runScenario(logic, lambda folder: host.loadDICOM([folder]), str(tmp_path))
+    assert len(passed) >= 6
