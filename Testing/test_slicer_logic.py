@@ -68,6 +68,8 @@ def test_regularization_puts_every_corner_on_its_ipp(dicomRoot, logic, host):
     check = logic.crossCheck(node)
     assert check.withinTolerance, check.maxCornerDeviationMm
     assert check.parentTransform == transform.GetName()
+    assert check.maxCornerDeviationWithoutTransformMm > 10
+    assert "the transform corrects it" in check.messages[-1]
 
 
 def test_duplicate_positions_series_is_flagged(dicomRoot, logic, host):

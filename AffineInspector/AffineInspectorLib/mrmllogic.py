@@ -212,7 +212,10 @@ class CrossCheck:
 
     ``deviations[k]`` compares slice k's corners placed by the node's
     IJKToRAS and parent transforms with the corners its file's IPP/IOP/
-    PixelSpacing give. ``dicom`` is the engine's analysis of the same files.
+    PixelSpacing give; ``maxCornerDeviationWithoutTransformMm`` is the same
+    from IJKToRAS alone (what the voxel grid itself gets wrong, e.g. before
+    Slicer's acquisition transform corrects it). ``dicom`` is the engine's
+    analysis of the same files.
     """
 
     volumeName: str
@@ -220,6 +223,7 @@ class CrossCheck:
     parentTransform: Optional[str]
     toleranceMm: float
     maxCornerDeviationMm: Optional[float]
+    maxCornerDeviationWithoutTransformMm: Optional[float]
     slicerMaxErrorMm: Optional[float]
     withinTolerance: Optional[bool]
     deviations: List[crosscheck.SliceDeviation]
@@ -250,6 +254,7 @@ def crossCheckVolume(
         parentTransform=parent.GetName() if parent is not None else None,
         toleranceMm=crosscheck.CORNER_TOLERANCE_MM,
         maxCornerDeviationMm=None,
+        maxCornerDeviationWithoutTransformMm=None,
         slicerMaxErrorMm=None,
         withinTolerance=None,
         deviations=[],
@@ -265,10 +270,11 @@ def crossCheckVolume(
             f"cannot be compared one to one (multi-frame file, or missing files)."
         )
         return result
-    loaded = _pointsToWorld(volumeNode, crosscheck.cornersFromIJKToRAS(matrix, (columns, rows, count)).reshape(-1, 3))
-    deviations = crosscheck.sliceDeviations(
-        loaded.reshape(count, 4, 3), crosscheck.cornersFromDICOM(usable, columns, rows), usable
-    )
+    localCorners = crosscheck.cornersFromIJKToRAS(matrix, (columns, rows, count))
+    dicomCorners = crosscheck.cornersFromDICOM(usable, columns, rows)
+    loaded = _pointsToWorld(volumeNode, localCorners.reshape(-1, 3)).reshape(count, 4, 3)
+    deviations = crosscheck.sliceDeviations(loaded, dicomCorners, usable)
+    result.maxCornerDeviationWithoutTransformMm = float(np.linalg.norm(localCorners - dicomCorners, axis=2).max())
     result.deviations = deviations
     result.maxCornerDeviationMm = max(deviation.deviationMm for deviation in deviations)
     result.slicerMaxErrorMm = max(deviation.slicerErrorMm for deviation in deviations)
@@ -295,10 +301,16 @@ def _crossCheckMessages(result: CrossCheck, parent) -> List[str]:
     )
     transformText = f" through its parent transform {parent.GetName()}" if parent is not None else ""
     if result.withinTolerance:
-        return [
+        text = (
             f"Slicer's geometry{transformText} matches every DICOM slice: largest corner deviation "
             f"{result.maxCornerDeviationMm:.3g} mm (tolerance {result.toleranceMm:g} mm)."
-        ]
+        )
+        if parent is not None and result.maxCornerDeviationWithoutTransformMm > result.toleranceMm:
+            text += (
+                f" The voxel grid alone (IJKToRAS) is up to {result.maxCornerDeviationWithoutTransformMm:.4g} mm off; "
+                f"the transform corrects it. Harden it or resample to get a grid that is right by itself."
+            )
+        return [text]
     messages = [
         f"Slicer's IJKToRAS{transformText} puts slice corners up to {result.maxCornerDeviationMm:.4g} mm from where "
         f"the DICOM files say they are (worst: {where}; Slicer reports 'maximum error of "

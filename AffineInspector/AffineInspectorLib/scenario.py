@@ -55,13 +55,15 @@ def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) 
 
     (tilted,) = loadFolder(tiltedFolder)
     check = logic.crossCheck(tilted)
-    _assert(not check.withinTolerance and check.maxCornerDeviationMm > 1.0, str(check.maxCornerDeviationMm))
+    # Inside Slicer (regularization on by default) an acquisition transform corrects the corners; standalone
+    # there is none. Either way the voxel grid itself is off by millimetres and the report says so.
+    _assert(check.maxCornerDeviationWithoutTransformMm > 1.0, str(check.maxCornerDeviationWithoutTransformMm))
+    _assert(check.withinTolerance == (check.parentTransform is not None), str(check.messages))
     kinds = {finding.kind for finding in check.dicom.warnings}
     _assert({"gantryTilt", "missingSlice"} <= kinds, str(kinds))
-    _assert(any("regularization" in message for message in check.messages), str(check.messages))
     passed.append(
-        f"tilted CT: deviation {check.maxCornerDeviationMm:.3g} mm reported with gantryTilt and missingSlice "
-        f"and what regularization does"
+        f"tilted CT: voxel grid {check.maxCornerDeviationWithoutTransformMm:.3g} mm off its DICOM slices, reported "
+        f"with gantryTilt and missingSlice"
     )
 
     resampled = logic.resample(regular, tilted)
