@@ -69,6 +69,24 @@ def buildParser() -> argparse.ArgumentParser:
         help="IOP angle from the first file's still counted as the same orientation (default %(default)s deg)",
     )
 
+    inspect.add_argument(
+        "--slicer",
+        action="store_true",
+        help="also load each series with Slicer's reader (slicer-core) and compare its slice corners with the DICOM",
+    )
+
+    compare = commands.add_parser("compare", help="compare the grids of two volumes (files or DICOM folders)")
+    compare.add_argument("volume", metavar="A", help="volume file (NRRD/NIfTI/MetaImage) or DICOM file/folder")
+    compare.add_argument("reference", metavar="B", help="the reference volume, same kinds")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    resample = commands.add_parser("resample", help="resample INPUT onto REF's grid and write OUT")
+    resample.add_argument("input", metavar="INPUT", help="volume file or DICOM folder to resample (not modified)")
+    resample.add_argument("--reference", required=True, metavar="REF", help="volume whose grid the output takes")
+    resample.add_argument("--output", required=True, metavar="OUT", help="new file: .nrrd, .nii, .nii.gz, .mha")
+    resample.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
+    resample.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
+
     sample = commands.add_parser("sample", help="write the built-in sample series (tilted CT, one slice missing)")
     sample.add_argument("folder", help="folder to write into (must be empty or not exist)")
     return parser
@@ -88,6 +106,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     arguments = buildParser().parse_args(argv)
     if arguments.command == "sample":
         return _sample(arguments.folder)
+    if arguments.command in ("compare", "resample"):
+        from . import clislicer  # slicer-core only when needed
+
+        return clislicer.compare(arguments) if arguments.command == "compare" else clislicer.resample(arguments)
     return _inspect(arguments)
 
 
@@ -109,7 +131,15 @@ def _inspect(arguments) -> int:
         if arguments.json:
             sys.stdout.write(toJSON(result) + "\n")
         return EXIT_NO_DICOM
+    if arguments.slicer:
+        from . import clislicer
+
+        return clislicer.inspectWithSlicer(arguments, result, _exitForFindings)
     sys.stdout.write(toJSON(result) + "\n" if arguments.json else toText(result))
+    return _exitForFindings(arguments, result)
+
+
+def _exitForFindings(arguments, result) -> int:
     if arguments.fail_on:
         worst = SEVERITIES.index(arguments.fail_on)
         findings = [f for series in result.series for f in series.warnings] + result.unreadable

@@ -18,6 +18,7 @@ slice's corners onto its IPP), so its effect can be checked here too.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -42,6 +43,12 @@ class StandaloneHost:
         # colour logic (default colour tables for display nodes) through it.
         self.applicationLogic = slicer.vtkSlicerApplicationLogic()
         self.applicationLogic.SetMRMLScene(self.scene)
+        # Slicer's home holds share/ColorFiles (optional user colour tables); an empty one here, so that the
+        # colour logic does not log an error for the missing folder. The built-in tables need no files.
+        home = os.path.join(tempfile.gettempdir(), "affine-inspector-slicer-home")
+        os.makedirs(os.path.join(home, "share", "ColorFiles"), exist_ok=True)
+        self.applicationLogic.SetHomeDirectory(home)
+        self.applicationLogic.SetShareDirectory("share")
         self.colorLogic = slicer.vtkSlicerColorLogic()
         self.colorLogic.SetMRMLApplicationLogic(self.applicationLogic)
         self.colorLogic.SetMRMLScene(self.scene)

@@ -23,10 +23,10 @@ def formatMatrix(matrix: np.ndarray, indent: str = "    ", precision: int = 4) -
 
 def toJSON(result: InspectionResult, *, indent: int = 2) -> str:
     """``{"series": [...], "unreadableFiles": [...], "cancelled": false}`` as JSON text."""
-    return json.dumps(result.toDict(), indent=indent, default=_jsonDefault)
+    return json.dumps(result.toDict(), indent=indent, default=jsonDefault)
 
 
-def _jsonDefault(value):
+def jsonDefault(value):
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
