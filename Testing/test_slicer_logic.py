@@ -241,3 +241,26 @@ def test_compare_names_permutation_flip_and_offset(host, logic):
 def test_self_test_scenario_on_slicer_core(tmp_path, host, logic):
     passed = scenario.runScenario(logic, lambda folder: host.loadDICOM([folder]), str(tmp_path))
     assert len(passed) >= 6
+
+
+def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
+    from AffineInspectorLib.mrmllogic import Cancelled
+
+    (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
+    calls = []
+
+    def cancelAtOnce(label, fraction):
+        calls.append((label, fraction))
+        return True
+
+    with pytest.raises(Cancelled):
+        logic.crossCheck(node, progressCallback=cancelAtOnce)
+    assert calls and calls[0][1] == 0.0
+
+
+def test_not_from_dicom_is_a_clear_error(host, logic):
+    from AffineInspectorLib.mrmllogic import GeometryError
+
+    node = addVolume(host.scene, np.zeros(SHAPE_KJI), inputMatrix(), "plain")
+    with pytest.raises(GeometryError, match="not loaded from DICOM"):
+        logic.crossCheck(node)
