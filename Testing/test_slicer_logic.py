@@ -264,3 +264,33 @@ def test_not_from_dicom_is_a_clear_error(host, logic):
     node = addVolume(host.scene, np.zeros(SHAPE_KJI), inputMatrix(), "plain")
     with pytest.raises(GeometryError, match="not loaded from DICOM"):
         logic.crossCheck(node)
+
+
+SHARED_FOLDERS = [
+    "dcm_qa_ct_GE",
+    "tcia_kits_duplicate_positions",
+    "dcm_qa_enh/In/Philips",
+    "dcm_qa_enh/In/Siemens/XA10",
+    "dicom2nifti/failing/gantrytilting",
+    "dicom2nifti/failing/notavolume",
+    "dicom2nifti/failing/slicecount",
+    "dicom2nifti/failing/sliceincrement",
+    "dicom2nifti/failing/sliceorientation",
+    "dicom2nifti/philips_enhanced_anatomical/001",
+    "dicom2nifti/philips_enhanced_anatomical/001_implicit",
+    "dicom2nifti/siemens_multiframe_anatomical/001",
+] + REGULAR_CASES
+
+
+@pytest.mark.parametrize("name", SHARED_FOLDERS)
+def test_every_shared_case_loads_or_says_why(dicomRoot, logic, host, name):
+    """Each series is either loaded and cross-checked with a message, or its load error is recorded."""
+    nodes = host.loadDICOM([case(name)])
+    series = {node.GetAttribute("DICOM.seriesInstanceUID") for node in nodes}
+    assert nodes or host.loadErrors, name
+    assert not series & set(host.loadErrors)
+    for node in nodes:
+        check = logic.crossCheck(node)
+        assert check.messages, name
+        if check.withinTolerance is not None:
+            assert check.withinTolerance == (check.slicerMaxErrorMm <= 1e-3)

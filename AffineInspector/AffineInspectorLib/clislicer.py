@@ -42,7 +42,9 @@ def inspectWithSlicer(arguments, result, exitForFindings) -> int:
     for series, entry in zip(result.series, document["series"]):
         node = bySeries.get(series.seriesInstanceUID)
         if node is None:
-            entry["slicer"] = None
+            reason = host.loadErrors.get(series.seriesInstanceUID, "not loaded")
+            entry["slicer"] = {"error": reason}
+            texts.append(f"Slicer's reader on series {series.seriesInstanceUID}: {reason}\n")
             continue
         check = logic.crossCheck(node)
         entry["slicer"] = {

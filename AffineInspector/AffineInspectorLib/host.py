@@ -60,6 +60,7 @@ class StandaloneHost:
         self.applicationLogic.SetModuleLogic("Volumes", self.volumesLogic)
         self._instanceFiles: Dict[str, str] = {}
         self.unreadable: List[Finding] = []
+        self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why Slicer's reader could not load it
         if setGlobalScene and getattr(slicer, "mrmlScene", None) is None:
             slicer.mrmlScene = self.scene  # so that slicer.util.getNode and friends work, as in Slicer
 
@@ -89,8 +90,12 @@ class StandaloneHost:
         nodes = []
         for series in result.series:
             if not series.files or series.ijkToLPS is None:
+                self.loadErrors[series.seriesInstanceUID] = "no slice with usable geometry: not loaded"
                 continue
-            nodes.append(self._loadSeries(series, regularize=regularize))
+            try:
+                nodes.append(self._loadSeries(series, regularize=regularize))
+            except GeometryError as error:  # one unreadable series does not stop the others
+                self.loadErrors[series.seriesInstanceUID] = str(error)
         return nodes
 
     def _loadSeries(self, series: SeriesGeometry, *, regularize: bool):
@@ -151,7 +156,8 @@ class StandaloneHost:
             return self.loadVolume(path, labelmap=labelmap)
         nodes = self.loadDICOM([path], regularize=regularize)
         if not nodes:
-            raise GeometryError(f"{path}: no DICOM image series and not a volume file ({', '.join(VOLUME_EXTENSIONS)})")
+            reasons = "; ".join(self.loadErrors.values()) or f"not a volume file ({', '.join(VOLUME_EXTENSIONS)})"
+            raise GeometryError(f"{path}: no DICOM image series loaded: {reasons}")
         return nodes[0]
 
     def saveVolume(self, node, path: str) -> None:

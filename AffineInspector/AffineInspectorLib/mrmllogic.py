@@ -26,6 +26,7 @@ from . import affines, crosscheck
 from .findings import Tolerances
 from .headers import UnreadableFileError, readSliceHeaders
 from .series import SeriesGeometry, analyseSeries
+from .slicersort import sortLikeSlicer
 
 ProgressCallback = Callable[[str, float], bool]
 """``progressCallback(label, fraction) -> cancelled``: return True to stop."""
@@ -264,6 +265,11 @@ def crossCheckVolume(
         dicom=analyseSeries(slices, limits) if slices else None,
     )
     usable = [header for header in slices if header.hasGeometry]
+    if any(header.frame is not None for header in usable) and len(usable) == count:
+        # Frames of multi-frame files: Slicer's own check skips these (one UID per slice); we compare them
+        # in Slicer's sort order, which is how the reader stacks them.
+        usable, _, _ = sortLikeSlicer(usable, [h.position for h in usable], [h.orientation for h in usable])
+        messages.append("Multi-frame file: frames compared in Slicer's sort order (Slicer itself skips this check).")
     if len(slices) != count or len(usable) != len(slices):
         messages.append(
             f"The volume has {count} slices but {len(usable)} of its instances have usable geometry: slice corners "
