@@ -44,7 +44,9 @@ _SHORT_VRS = frozenset(
 # Explicit VR element header length: 12 for VRs with a 4-byte length, else 8.
 _HEADER_LENGTHS = {**{vr: 12 for vr in _LONG_VRS}, **{vr: 8 for vr in _SHORT_VRS}}
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
-_UNDEFINED = 0xFFFFFFFF
+UNDEFINED_LENGTH = 0xFFFFFFFF
+NO_EXTENT = -1
+"""PixelData of undefined length (encapsulated): its end is not checked (trailing elements may follow)."""
 _PIXEL_DATA = 0x7FE00010
 _TRANSFER_SYNTAX = 0x00020010
 # Attributes whose presence means the file is not the simple single-frame case.
@@ -89,10 +91,10 @@ def _read(descriptor: int, path: str) -> Optional[SliceHeader]:
         return None  # big endian, deflated, private or missing transfer syntax: pydicom
     # Every other standard syntax (compressed ones included) encodes the data set as explicit VR little endian.
     explicit = transferSyntax != _IMPLICIT_LITTLE
-    if not explicit and reader.bytesAt(offset + 4, 2) in _LONG_VRS | _SHORT_VRS:
+    if not explicit and reader.bytesAt(offset + 4, 2) in _HEADER_LENGTHS:
         return None  # says implicit VR but is written explicit: pydicom detects and handles that
     elements, pixelDataEnd = reader.walk(offset, explicit=explicit, metaOnly=False)
-    if pixelDataEnd is None or (pixelDataEnd >= 0 and pixelDataEnd > reader.fileSize):
+    if pixelDataEnd is None or pixelDataEnd > reader.fileSize:  # NO_EXTENT (-1) is never past the end
         return None  # no PixelData, or truncated: pydicom's path reports it
     return _sliceHeader(elements, path, explicit)
 
@@ -139,7 +141,7 @@ class _Reader:
         ``metaOnly``: every element of group 0x0002, stopping at the first
         element of a later group; returns ``(elements, offset of that element)``.
         Otherwise the elements in ``_DECODERS``, stopping at PixelData; returns
-        ``(elements, end of PixelData's value)``: ``-1`` for undefined length
+        ``(elements, end of PixelData's value)``: ``NO_EXTENT`` for undefined length
         (encapsulated), ``None`` if the file ends without PixelData. Values are
         ``(VR bytes or None, value bytes)``.
         """
@@ -147,7 +149,7 @@ class _Reader:
         watched = _WATCHED if not metaOnly else _NOTHING
         unpackHeader = _HEADER.unpack_from
         unpackLong = _UINT32.unpack_from
-        headerLengths, undefined = _HEADER_LENGTHS, _UNDEFINED
+        headerLengths, undefined = _HEADER_LENGTHS, UNDEFINED_LENGTH
         while offset + 8 <= self.fileSize:
             local = offset - self.base
             if local < 0 or local > self.lastHeader:
@@ -176,10 +178,10 @@ class _Reader:
                         raise _NotCommon("item at top level")
                 if metaOnly or key in watched:
                     if key == _PIXEL_DATA_KEY:
-                        return found, (-1 if length == _UNDEFINED else base + local + length)
+                        return found, (NO_EXTENT if length == undefined else base + local + length)
                     if key in _LEAVE_TO_PYDICOM_KEYS:
                         raise _NotCommon("functional groups")
-                    if length == _UNDEFINED:
+                    if length == undefined:
                         raise _NotCommon("undefined length")
                     end = local + length
                     value = buffer[local:end] if end <= len(buffer) else self.bytesAt(base + local, length)
@@ -209,7 +211,7 @@ class _Reader:
                 return offset
             if tag != _ITEM:
                 raise _NotCommon("unexpected tag in a sequence")
-            offset = offset + length if length != _UNDEFINED else self._skipUndefinedItem(offset, explicit)
+            offset = offset + length if length != UNDEFINED_LENGTH else self._skipUndefinedItem(offset, explicit)
 
     def _skipUndefinedItem(self, offset: int, explicit: bool) -> int:
         """Offset just after the item delimitation item that closes an item of undefined length."""
@@ -219,15 +221,13 @@ class _Reader:
                 return offset + 8
             header = self.bytesAt(offset, 12)
             vr = header[4:6] if explicit else None
-            if explicit and vr in _LONG_VRS:
-                length, valueOffset = _UINT32.unpack_from(header, 8)[0], offset + 12
-            elif explicit and vr in _SHORT_VRS:
-                length, valueOffset = _UINT16.unpack_from(header, 6)[0], offset + 8
-            elif explicit:
+            headerLength = _HEADER_LENGTHS.get(vr) if explicit else 8
+            if headerLength is None:
                 raise _NotCommon("unknown explicit VR")
-            else:
-                valueOffset = offset + 8
-            if length == _UNDEFINED:
+            if explicit:
+                length = _UINT32.unpack_from(header, 8)[0] if headerLength == 12 else _UINT16.unpack_from(header, 6)[0]
+            valueOffset = offset + headerLength
+            if length == UNDEFINED_LENGTH:
                 if vr not in (None, b"SQ"):
                     raise _NotCommon("undefined length outside a sequence")
                 offset = self._skipUndefinedSequence(valueOffset, explicit)

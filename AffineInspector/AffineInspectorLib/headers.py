@@ -24,11 +24,9 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
 
-from .fastreader import readSliceHeaderFast
+from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
 from .findings import INFO, WARNING, Finding
 from .sliceheader import SliceHeader, firstItem, firstValue, joinedValues, optionalFloat, optionalInt, setGeometry
-
-_UNDEFINED = 0xFFFFFFFF
 
 
 class UnreadableFileError(Exception):
@@ -138,10 +136,6 @@ def _checkIsImage(dataset: Dataset, path: str) -> None:
     _checkPixelDataLength(dataset, path)
 
 
-_NO_EXTENT = -1
-"""Pixel data of undefined length (compressed): its end is not checked (trailing elements may follow)."""
-
-
 def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
     """Report a file that ends before the end of its (defined-length) pixel data: a truncated copy."""
     fileSize = os.path.getsize(path)
@@ -172,8 +166,8 @@ def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
         raise UnreadableFileError(message) from error
     if not found:
         return None
-    if found["length"] == _UNDEFINED:
-        return _NO_EXTENT
+    if found["length"] == UNDEFINED_LENGTH:
+        return NO_EXTENT
     headerLength = 8 if found["vr"] is None else 12
     return elementStart + headerLength + int(found["length"])
 
