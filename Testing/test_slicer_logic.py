@@ -10,7 +10,7 @@ from slicer import util as slicerUtil
 
 from AffineInspectorLib import affines, scenario
 from AffineInspectorLib.host import StandaloneHost, addAcquisitionTransformIfNeeded
-from AffineInspectorLib.mrmllogic import VolumeGeometryLogic, ijkToWorld, vtkMatrixFromArray
+from AffineInspectorLib.mrmllogic import VolumeGeometryLogic, ijkToWorld
 from conftest import case, treeDigest
 
 
@@ -93,7 +93,7 @@ SHAPE_KJI = (30, 36, 40)
 
 def addVolume(scene, arrayKJI, matrixIJKToRAS, name, className="vtkMRMLScalarVolumeNode"):
     node = scene.AddNewNodeByClass(className, name)
-    node.SetIJKToRASMatrix(vtkMatrixFromArray(matrixIJKToRAS))
+    node.SetIJKToRASMatrix(slicerUtil.vtkMatrixFromArray(np.asarray(matrixIJKToRAS, dtype=float)))
     slicerUtil.updateVolumeFromArray(node, arrayKJI)
     return node
 
@@ -202,7 +202,7 @@ def addLinearTransform(scene, node, *, angleDeg, translation):
     matrix[:3, :3] = [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
     matrix[:3, 3] = translation
     transform = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", node.GetName() + " transform")
-    transform.SetMatrixTransformToParent(vtkMatrixFromArray(matrix))
+    transform.SetMatrixTransformToParent(slicerUtil.vtkMatrixFromArray(matrix))
     node.SetAndObserveTransformNodeID(transform.GetID())
     return transform
 

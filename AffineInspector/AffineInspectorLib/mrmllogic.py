@@ -45,23 +45,11 @@ class Cancelled(Exception):
 # --------------------------------------------------------------------------- matrices
 
 
-def arrayFromVTKMatrix(matrix) -> np.ndarray:
-    return np.array([[matrix.GetElement(row, column) for column in range(4)] for row in range(4)])
-
-
-def vtkMatrixFromArray(array) -> "vtk.vtkMatrix4x4":
-    matrix = vtk.vtkMatrix4x4()
-    for row in range(4):
-        for column in range(4):
-            matrix.SetElement(row, column, float(array[row][column]))
-    return matrix
-
-
 def ijkToRAS(volumeNode) -> np.ndarray:
     """The node's own IJKToRAS (4x4, RAS mm), parent transforms not applied."""
     matrix = vtk.vtkMatrix4x4()
     volumeNode.GetIJKToRASMatrix(matrix)
-    return arrayFromVTKMatrix(matrix)
+    return slicer.util.arrayFromVTKMatrix(matrix)
 
 
 def parentToWorld(node) -> Optional[np.ndarray]:
@@ -76,7 +64,7 @@ def parentToWorld(node) -> Optional[np.ndarray]:
         return None
     matrix = vtk.vtkMatrix4x4()
     parent.GetMatrixTransformToWorld(matrix)
-    return arrayFromVTKMatrix(matrix)
+    return slicer.util.arrayFromVTKMatrix(matrix)
 
 
 def ijkToWorld(volumeNode) -> np.ndarray:
@@ -384,7 +372,7 @@ def resampleToReference(
     referenceToInputIJK = np.linalg.inv(ijkToWorld(inputNode)) @ ijkToWorld(referenceNode)
     reslice = vtk.vtkImageReslice()
     reslice.SetInputData(inputNode.GetImageData())
-    reslice.SetResliceAxes(vtkMatrixFromArray(referenceToInputIJK))
+    reslice.SetResliceAxes(slicer.util.vtkMatrixFromArray(referenceToInputIJK))
     columns, rows, slices = referenceNode.GetImageData().GetDimensions()
     reslice.SetOutputExtent(0, columns - 1, 0, rows - 1, 0, slices - 1)
     reslice.SetOutputOrigin(0, 0, 0)
@@ -403,7 +391,7 @@ def resampleToReference(
     className = "vtkMRMLLabelMapVolumeNode" if isLabel else inputNode.GetClassName()
     name = scene.GenerateUniqueName(outputName or f"{inputNode.GetName()} resampled to {referenceNode.GetName()}")
     output = scene.AddNewNodeByClass(className, name)
-    output.SetIJKToRASMatrix(vtkMatrixFromArray(ijkToRAS(referenceNode)))
+    output.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(ijkToRAS(referenceNode)))
     output.SetAndObserveImageData(image)
     parent = referenceNode.GetParentTransformNode()
     if parent is not None:

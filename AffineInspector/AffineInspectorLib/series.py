@@ -205,7 +205,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
 
     result.slicerSortWarning = _slicerSortWarning(slices, limits)
     if not usable:
-        result.files, result.instanceUIDs = _uniqueFiles(slices), _instanceUIDs(slices)
+        result.files, result.instanceUIDs = _filesAndInstanceUIDs(slices)
         return result
 
     reference = usable[0]
@@ -220,7 +220,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
     )
     unitNormal = affines.sliceNormal(reference.orientation)
     unitNormal = unitNormal / np.linalg.norm(unitNormal)
-    result.files, result.instanceUIDs = _uniqueFiles(ordered), _instanceUIDs(ordered)
+    result.files, result.instanceUIDs = _filesAndInstanceUIDs(ordered)
 
     groups = _positionGroups(ordered, limits.duplicateToleranceMm)
     stack, result.numberOfVolumes, result.repeatedBy = _stackAndRepeats(ordered, groups)
@@ -288,15 +288,15 @@ def _slicerSortWarning(slices: Sequence[SliceHeader], limits: Tolerances) -> str
 
 
 def _uniqueFiles(slices: Sequence[SliceHeader]) -> List[str]:
-    return list(OrderedDict.fromkeys(header.file for header in slices))
+    return _filesAndInstanceUIDs(slices)[0]
 
 
-def _instanceUIDs(slices: Sequence[SliceHeader]) -> List[str]:
-    """SOPInstanceUID of each file of :func:`_uniqueFiles`, same order."""
+def _filesAndInstanceUIDs(slices: Sequence[SliceHeader]) -> Tuple[List[str], List[str]]:
+    """Each file once, in order of first appearance, and the SOPInstanceUID of each."""
     first: "OrderedDict[str, str]" = OrderedDict()
     for header in slices:
         first.setdefault(header.file, header.sopInstanceUID)
-    return list(first.values())
+    return list(first), list(first.values())
 
 
 def _positionGroups(ordered: Sequence[SliceHeader], toleranceMm: float) -> List[List[int]]:
