@@ -35,7 +35,7 @@ def inspectWithSlicer(arguments, result, exitForFindings) -> int:
     host, logic = _host()
     if host is None:
         return EXIT_USAGE
-    nodes = host.loadDICOM(arguments.paths)
+    nodes = host.loadInspection(result)  # the headers already read by `inspect`
     bySeries = {node.GetAttribute("DICOM.seriesInstanceUID"): node for node in nodes}
     document = result.toDict()
     texts = []

@@ -28,8 +28,8 @@ from vtk.util import numpy_support
 
 from . import crosscheck
 from .findings import Finding
-from .mrmllogic import GeometryError, ProgressCallback, ijkToRAS
-from .series import SeriesGeometry, inspectPaths
+from .mrmllogic import GeometryError, ProgressCallback, dicomSlices, ijkToRAS
+from .series import InspectionResult, SeriesGeometry, inspectPaths
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 
@@ -85,7 +85,10 @@ class StandaloneHost:
         deviate by more than 1e-3 mm (Slicer's default is on; here it is off
         so that the raw reader geometry is what gets inspected).
         """
-        result = inspectPaths(list(paths), progressCallback=progressCallback)
+        return self.loadInspection(inspectPaths(list(paths), progressCallback=progressCallback), regularize=regularize)
+
+    def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List:
+        """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`)."""
         self.unreadable = list(result.unreadable)
         nodes = []
         for series in result.series:
@@ -192,8 +195,6 @@ def addAcquisitionTransformIfNeeded(volumeNode, dicomSource):
     a 2 x 2 x slices displacement grid in the volume's IJK directions whose
     vectors move each loaded corner onto the corner the DICOM file gives.
     """
-    from .mrmllogic import dicomSlices
-
     slices, _ = dicomSlices(volumeNode, dicomSource)
     columns, rows, count = volumeNode.GetImageData().GetDimensions()
     if len(slices) != count or not all(header.hasGeometry for header in slices):
