@@ -9,7 +9,7 @@ SAMPLE := build/sample
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench,slicer]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench,slicer,gui]"
 	touch $@
 
 demo: $(BIN)/affine-inspector
