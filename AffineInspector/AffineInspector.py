@@ -17,7 +17,6 @@ Console use inside Slicer::
 
 from __future__ import annotations
 
-import os
 import tempfile
 
 import slicer
@@ -27,7 +26,6 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModuleTest,
     ScriptedLoadableModuleWidget,
 )
-from slicer.util import VTKObservationMixin
 
 try:
     import nibabel  # noqa: F401  (axis codes)
@@ -58,43 +56,43 @@ class AffineInspector(ScriptedLoadableModule):
         )
 
 
-class AffineInspectorWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    """Setup/enter/exit/cleanup wiring; the panel itself is loaded from Resources/UI."""
+class AffineInspectorWidget(ScriptedLoadableModuleWidget):
+    """Thin: loads Resources/UI/AffineInspector.ui and hands it to AffineInspectorLib.panel.AffineInspectorPanel,
+    the same panel class the standalone window uses (it observes the scene and fills the widgets)."""
 
     def __init__(self, parent=None):
         ScriptedLoadableModuleWidget.__init__(self, parent)
-        VTKObservationMixin.__init__(self)
         self.logic = None
+        self.panel = None
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
+        from AffineInspectorLib.panel import AffineInspectorPanel
+
         self.logic = AffineInspectorLogic()
-        uiPath = self.resourcePath("UI/AffineInspector.ui")
-        if os.path.exists(uiPath):  # the panel (next issue); until then the module has no controls
-            uiWidget = slicer.util.loadUI(uiPath)
-            self.layout.addWidget(uiWidget)
-            self.ui = slicer.util.childWidgetVariables(uiWidget)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneChanged)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.NodeAddedEvent, self.onSceneChanged)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.NodeRemovedEvent, self.onSceneChanged)
-        self.layout.addStretch(1)
+        uiWidget = slicer.util.loadUI(self.resourcePath("UI/AffineInspector.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        self.panel = AffineInspectorPanel(self.logic, uiWidget, showVolume=self.showVolume)
+        self.panel.setActive(False)  # refreshed on enter
+
+    @staticmethod
+    def showVolume(volumeNode):
+        """Show the selected volume in the slice views (labelmaps as label layer)."""
+        if volumeNode.IsA("vtkMRMLLabelMapVolumeNode"):
+            slicer.util.setSliceViewerLayers(label=volumeNode)
+        else:
+            slicer.util.setSliceViewerLayers(background=volumeNode)
 
     def enter(self):
-        self.refresh()
+        self.panel.setActive(True)
 
     def exit(self):
-        pass
+        self.panel.setActive(False)
 
     def cleanup(self):
-        self.removeObservers()
-
-    def onSceneChanged(self, caller=None, event=None):
-        if self.parent.isEntered:
-            self.refresh()
-
-    def refresh(self):
-        """Re-read the volume list (the panel shows it; see the panel issue)."""
-        return self.logic.volumes() if self.logic is not None else []
+        if self.panel is not None:
+            self.panel.cleanup()
 
 
 class AffineInspectorLogic(ScriptedLoadableModuleLogic, VolumeGeometryLogic):

@@ -87,6 +87,20 @@ def buildParser() -> argparse.ArgumentParser:
     resample.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
     resample.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
 
+    gui = commands.add_parser("gui", help="open the panel in a window (PySide6 + slicer-core)")
+    gui.add_argument("paths", nargs="*", metavar="PATH", help="DICOM folders/files and volume files to load")
+    gui.add_argument("--offscreen", action="store_true", help="render without a display (Qt offscreen platform)")
+    gui.add_argument("--screenshot", metavar="FILE", help="write the window to FILE (.png) and exit")
+    gui.add_argument(
+        "--tab",
+        choices=("geometry", "slices", "findings"),
+        default="slices",
+        help="detail tab to show (default: %(default)s)",
+    )
+    gui.add_argument(
+        "--size", type=_size, default=(1000, 1100), metavar="WxH", help="window size in pixels (default 1000x1100)"
+    )
+
     sample = commands.add_parser("sample", help="write the built-in sample series (tilted CT, one slice missing)")
     sample.add_argument("folder", help="folder to write into (must be empty or not exist)")
     return parser
@@ -102,8 +116,20 @@ def _nonNegative(text: str) -> float:
     return value
 
 
+def _size(text: str):
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, got {text!r}") from None
+    if width < 200 or height < 200:
+        raise argparse.ArgumentTypeError(f"at least 200x200, got {text}")
+    return width, height
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     arguments = buildParser().parse_args(argv)
+    if arguments.command == "gui":
+        return _gui(arguments)
     if arguments.command == "sample":
         return _sample(arguments.folder)
     if arguments.command in ("compare", "resample"):
@@ -146,6 +172,25 @@ def _exitForFindings(arguments, result) -> int:
         if any(SEVERITIES.index(f.severity) <= worst for f in findings):
             return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _gui(arguments) -> int:
+    try:
+        from . import gui
+        from .qtcompat import qt  # noqa: F401  (PySide6 present?)
+    except ImportError as error:
+        sys.stderr.write(
+            f"affine-inspector: the window needs PySide6 and slicer-core ({error}); install them with: "
+            f"pip install 'affine-inspector[slicer,gui]'\n"
+        )
+        return EXIT_USAGE
+    return gui.run(
+        arguments.paths,
+        offscreen=arguments.offscreen,
+        screenshot=arguments.screenshot,
+        tab=arguments.tab,
+        size=arguments.size,
+    )
 
 
 def _sample(folder: str) -> int:

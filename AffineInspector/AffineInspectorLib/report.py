@@ -139,14 +139,15 @@ def _summaryLine(group: List[Finding]) -> str:
     values = [finding.value for finding in group if finding.value is not None]
     unit = group[0].unit or ""
     valueText = f"; values {min(values):.4g} to {max(values):.4g} {unit}" if values else ""
-    slices = _ranges([finding.slice for finding in group])
+    slices = sliceRanges([finding.slice for finding in group])
     return (
         f"    {group[0].severity.upper():7s} {group[0].kind:26s} {len(group)} slices ({slices}){valueText}; "
         f"first: {group[0].message}"
     )
 
 
-def _ranges(indices: Sequence[int]) -> str:
+def sliceRanges(indices: Sequence[int]) -> str:
+    """Slice indices as ranges: ``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
     indices = sorted(indices)
     ranges = []
     start = previous = indices[0]

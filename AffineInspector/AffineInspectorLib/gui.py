@@ -1,0 +1,174 @@
+"""``affine-inspector gui``: the panel in a standalone window (PySide6 + slicer-core, no Slicer application).
+
+A main window holds the same panel the Slicer module shows, over a
+:class:`~AffineInspectorLib.host.StandaloneHost` scene; File opens a DICOM
+folder (every series in it, loaded as Slicer's DICOM plugin loads them) or a
+volume file. ``--offscreen --screenshot FILE`` renders the window without a
+display, with the first volume and its slice table selected, and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional, Sequence
+
+from .host import VOLUME_EXTENSIONS
+
+DEFAULT_SIZE = (1000, 1100)
+
+
+def _application(offscreen: bool):
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from .qtcompat import qt
+
+    return qt.QApplication.instance() or qt.QApplication(["affine-inspector"])
+
+
+class MainWindow:
+    """The standalone window: File menu, the panel, a status bar. ``window`` is the QMainWindow."""
+
+    def __init__(self, *, reportError=None):
+        from .host import StandaloneHost
+        from .mrmllogic import VolumeGeometryLogic
+        from .panel import AffineInspectorPanel
+        from .qtcompat import qt
+
+        self.host = StandaloneHost()
+        self.logic = VolumeGeometryLogic(self.host.scene, self.host)
+        self.window = qt.QMainWindow()
+        self.window.setWindowTitle("Affine Inspector")
+        self.panel = AffineInspectorPanel(self.logic, reportError=reportError)
+        self.window.setCentralWidget(self.panel.widget)
+        fileMenu = self.window.menuBar().addMenu("&File")
+        fileMenu.addAction("Open DICOM folder...", self.onOpenDICOMFolder)
+        fileMenu.addAction("Open volume file...", self.onOpenVolumeFile)
+        fileMenu.addSeparator()
+        fileMenu.addAction("Quit", self.window.close)
+        self.window.resize(*DEFAULT_SIZE)
+
+    def open(self, paths: Sequence[str]) -> List:
+        """Load volume files and DICOM files/folders (every series); returns the new nodes.
+
+        What cannot be loaded is reported through the panel (status line and
+        error display), never skipped silently.
+        """
+        volumeFiles = [path for path in paths if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS)]
+        dicomPaths = [path for path in paths if path not in volumeFiles]
+        nodes = []
+        with self.panel.errorsShown("Opening failed"):
+            missing = [path for path in paths if not os.path.exists(path)]
+            if missing:
+                raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+            for path in volumeFiles:
+                nodes.append(self.host.loadVolume(path))
+            if dicomPaths:
+                nodes.extend(self._openDICOM(dicomPaths))
+        self.panel.refresh()
+        self.panel.checkAll()
+        return nodes
+
+    def _openDICOM(self, paths: Sequence[str]) -> List:
+        from .mrmllogic import GeometryError
+
+        dialog, callback = self.panel.progressDialog("Reading DICOM headers")
+        try:
+            nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
+        finally:
+            dialog.close()
+        problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items()]
+        if self.host.unreadable:
+            problems.append(
+                f"{len(self.host.unreadable)} file(s) were not DICOM images (e.g. {self.host.unreadable[0].message})"
+            )
+        if not nodes:
+            raise GeometryError(
+                f"no DICOM image series loaded from {', '.join(paths)}"
+                + (": " + "; ".join(problems) if problems else "")
+            )
+        if problems:
+            self.panel.setStatus("Loaded with problems: " + "; ".join(problems), error=True)
+        return nodes
+
+    def onOpenDICOMFolder(self) -> None:
+        from .qtcompat import qt
+
+        folder = qt.QFileDialog.getExistingDirectory(self.window, "Open a DICOM folder")
+        if folder:
+            self.open([folder])
+
+    def onOpenVolumeFile(self) -> None:
+        from .qtcompat import qt
+
+        patterns = " ".join(f"*{extension}" for extension in VOLUME_EXTENSIONS)
+        path, _ = qt.QFileDialog.getOpenFileName(self.window, "Open a volume file", "", f"Volumes ({patterns})")
+        if path:
+            self.open([path])
+
+    def selectFirstVolume(self, tab: str = "slices") -> Optional[str]:
+        """Select the first volume (its DICOM files are read if needed) and show ``tab``; returns its node ID."""
+        self.panel.refresh()
+        nodeIDs = self.panel.volumeNodeIDs()
+        if not nodeIDs:
+            return None
+        self.panel.selectVolume(nodeIDs[0])
+        self.panel.showTab(tab)
+        return nodeIDs[0]
+
+    def screenshot(self, path: str) -> None:
+        """Render the window into a PNG file."""
+        from .qtcompat import qt
+
+        self.window.show()
+        for _ in range(3):  # layout, then paint
+            qt.QApplication.processEvents()
+        if not self.window.grab().save(path, "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def close(self) -> None:
+        self.panel.cleanup()
+        self.window.close()
+
+
+def run(
+    paths: Sequence[str],
+    *,
+    offscreen: bool = False,
+    screenshot: Optional[str] = None,
+    tab: str = "slices",
+    size=DEFAULT_SIZE,
+) -> int:
+    """The ``gui`` command: 0 done, 1 nothing loaded for a screenshot, 2 usage error."""
+    if screenshot is not None:
+        if not screenshot.lower().endswith(".png"):
+            sys.stderr.write("affine-inspector: --screenshot must name a .png file.\n")
+            return 2
+        if os.path.exists(screenshot) and any(
+            os.path.exists(path) and os.path.samefile(path, screenshot) for path in paths
+        ):
+            sys.stderr.write(f"affine-inspector: --screenshot {screenshot} is an input; choose a new file.\n")
+            return 2
+    application = _application(offscreen)
+    errors = []
+
+    def report(message, details):
+        errors.append(f"{message}: {details}")
+        sys.stderr.write(f"affine-inspector: {message}: {details}\n")
+
+    # Without a screenshot the window is interactive and errors get a message box; with one, nothing may block.
+    main = MainWindow(reportError=report if screenshot is not None else None)
+    main.window.resize(*size)
+    main.open(list(paths))
+    if screenshot is None:
+        main.selectFirstVolume(tab)
+        main.window.show()
+        return application.exec()
+    if main.selectFirstVolume(tab) is None:
+        sys.stderr.write("affine-inspector: no volume loaded; no screenshot written.\n")
+        main.close()
+        return 1
+    main.screenshot(screenshot)
+    sys.stdout.write(f"Wrote {screenshot}\n")
+    main.close()
+    return 0

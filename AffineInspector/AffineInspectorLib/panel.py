@@ -1,0 +1,568 @@
+"""The Affine Inspector panel: Qt code over the MRML logic, the same inside Slicer and in the standalone window.
+
+The widgets come from ``Resources/UI/AffineInspector.ui`` (standard Qt
+widgets only); this class fills them from
+:class:`~AffineInspectorLib.mrmllogic.VolumeGeometryLogic` results through
+:mod:`.paneldata`, and turns button presses into logic calls. Qt is reached
+through :mod:`.qtcompat` (PythonQt in Slicer, PySide6 outside), with method
+calls only.
+
+Caching: the DICOM cross-check of a volume (the only slow step: it reads
+every file's header) is kept per node ID with a key of everything it depends
+on (IJKToRAS, dimensions, instance UIDs, parent transforms and their
+modification times), so a refresh after the analysis only re-reads node
+properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import slicer
+import vtk
+
+from . import paneldata
+from .formats import COPY_FORMATS, formatGeometry
+from .mrmllogic import INTERPOLATIONS, Cancelled, GeometryError, volumeInfo, volumeNodes
+from .qtcompat import childWidgetVariables, loadUI, qt, tryWithErrorDisplay
+
+UI_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Resources", "UI", "AffineInspector.ui"
+)
+"""The panel's Qt Designer file (next to the module, as Slicer's resourcePath finds it)."""
+
+_TABS = {"geometry": 0, "slices": 1, "findings": 2}
+
+
+@dataclasses.dataclass
+class VolumeAnalysis:
+    """The cached result of checking one volume against its DICOM files (see module docstring)."""
+
+    key: tuple
+    check: object = None  # mrmllogic.CrossCheck, or None when it failed
+    error: str = ""
+    sliceTable: paneldata.SliceTable = dataclasses.field(default_factory=lambda: paneldata.EMPTY_SLICE_TABLE)
+    plotPNG: bytes = b""
+    plotError: str = ""
+
+
+class SliceTableModel(qt.QAbstractTableModel):
+    """Read-only model of a :class:`paneldata.SliceTable`: Qt asks only for the rows it draws."""
+
+    def __init__(self, parent=None):
+        qt.QAbstractTableModel.__init__(self, parent)
+        self._table = paneldata.EMPTY_SLICE_TABLE
+        self._colours = {severity: qt.QColor(colour) for severity, colour in paneldata.SEVERITY_COLOURS.items()}
+        self._textColour = qt.QColor("#000000")
+
+    def setTable(self, table: paneldata.SliceTable) -> None:
+        self.beginResetModel()
+        self._table = table
+        self.endResetModel()
+
+    def table(self) -> paneldata.SliceTable:
+        return self._table
+
+    def rowCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(self._table.rows)
+
+    def columnCount(self, parent=None):
+        return 0 if parent is not None and parent.isValid() else len(paneldata.SLICE_COLUMNS)
+
+    def data(self, index, role=0):
+        if not index.isValid():
+            return None
+        row = index.row()
+        if role == qt.Qt.DisplayRole:
+            return self._table.rows[row][index.column()]
+        severity = self._table.severities[row]
+        if role == qt.Qt.ToolTipRole:
+            return self._table.toolTips[row] or None
+        if role == qt.Qt.BackgroundRole and severity is not None:
+            return self._colours[severity]
+        if role == qt.Qt.ForegroundRole and severity is not None:
+            return self._textColour
+        return None
+
+    def headerData(self, section, orientation, role=0):
+        if role == qt.Qt.DisplayRole and orientation == qt.Qt.Horizontal:
+            return paneldata.SLICE_COLUMNS[section]
+        return None
+
+
+ProgressCallback = Callable[[str, float], bool]
+
+
+class AffineInspectorPanel:
+    """Fills the panel's widgets from a logic and keeps them in step with the scene.
+
+    ``logic``: a :class:`VolumeGeometryLogic` (its ``scene`` is observed).
+    ``showVolume(node)``: called when a volume is selected (Slicer: show it in
+    the slice views). ``reportError(message, details)``: how errors reach the
+    user outside Slicer (default: a message box; Slicer uses its own display).
+    """
+
+    def __init__(self, logic, uiWidget=None, *, showVolume=None, reportError=None):
+        self.logic = logic
+        self.widget = uiWidget if uiWidget is not None else loadUI(UI_FILE)
+        self.ui = childWidgetVariables(self.widget)
+        self.showVolume = showVolume
+        self.reportError = reportError
+        self.active = True
+        self._analyses: Dict[str, VolumeAnalysis] = {}
+        self._rowNodeIDs: List[str] = []
+        self._referenceNodeIDs: List[str] = []
+        self._infos: Dict[str, object] = {}
+        self._sceneObservations: List[int] = []
+        self._nodeObservations: Dict[str, tuple] = {}
+        self._refreshScheduled = False
+        self._busy = False
+        self.sliceModel = SliceTableModel()
+        self._setupWidgets()
+        self._observeScene()
+
+    # ------------------------------------------------------------------ setup
+
+    def _setupWidgets(self) -> None:
+        ui = self.ui
+        table = ui.volumeTable
+        table.setColumnCount(len(paneldata.VOLUME_COLUMNS))
+        table.setHorizontalHeaderLabels(list(paneldata.VOLUME_COLUMNS))
+        table.setSelectionBehavior(qt.QAbstractItemView.SelectRows)
+        table.setSelectionMode(qt.QAbstractItemView.SingleSelection)
+        table.setEditTriggers(qt.QAbstractItemView.NoEditTriggers)
+        table.verticalHeader().setVisible(False)
+        table.horizontalHeader().setSectionResizeMode(qt.QHeaderView.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(0, qt.QHeaderView.Stretch)
+        table.itemSelectionChanged.connect(self._onVolumeSelectionChanged)
+
+        ui.sliceTable.setModel(self.sliceModel)
+        ui.sliceTable.setSelectionBehavior(qt.QAbstractItemView.SelectRows)
+        ui.sliceTable.verticalHeader().setVisible(False)
+        ui.sliceTable.horizontalHeader().setStretchLastSection(True)
+        ui.sliceTable.verticalHeader().setDefaultSectionSize(ui.sliceTable.fontMetrics().height() + 4)
+
+        fixedFont = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
+        ui.geometryText.setFont(fixedFont)
+        ui.geometryText.setReadOnly(True)
+        ui.geometryText.setLineWrapMode(qt.QPlainTextEdit.NoWrap)
+        for name in COPY_FORMATS:
+            ui.copyFormatComboBox.addItem(name)
+        ui.copyButton.clicked.connect(self.onCopy)
+        ui.checkAllButton.clicked.connect(self.onCheckAll)
+        for name in INTERPOLATIONS:
+            ui.interpolationComboBox.addItem(name)
+        ui.resampleButton.clicked.connect(self.onResample)
+        self.setStatus("")
+
+    def _observeScene(self) -> None:
+        scene = self.logic.scene
+        for event in (
+            scene.NodeAddedEvent,
+            scene.NodeRemovedEvent,
+            scene.EndBatchProcessEvent,
+            scene.EndCloseEvent,
+            scene.EndImportEvent,
+        ):
+            self._sceneObservations.append(scene.AddObserver(event, self._onSceneEvent))
+
+    def cleanup(self) -> None:
+        """Remove every observer (the module's cleanup, the window's close)."""
+        scene = self.logic.scene
+        for tag in self._sceneObservations:
+            scene.RemoveObserver(tag)
+        self._sceneObservations = []
+        self._unobserveNodes()
+
+    def setActive(self, active: bool) -> None:
+        """Inside Slicer: refresh only while the module is shown (enter/exit)."""
+        self.active = active
+        if active:
+            self.refresh()
+
+    # ------------------------------------------------------------------ scene observation
+
+    def _onSceneEvent(self, caller=None, event=None) -> None:
+        if not self.logic.scene.IsBatchProcessing():
+            self.scheduleRefresh()
+
+    def _onNodeEvent(self, caller=None, event=None) -> None:
+        self.scheduleRefresh()
+
+    def scheduleRefresh(self) -> None:
+        """Refresh once, after the current burst of scene events (a node is added before it has image data)."""
+        if self._refreshScheduled or not self.active:
+            return
+        self._refreshScheduled = True
+        qt.QTimer.singleShot(0, self._scheduledRefresh)
+
+    def _scheduledRefresh(self) -> None:
+        self._refreshScheduled = False
+        if self._busy:  # an analysis is processing events; come back when it is done
+            self.scheduleRefresh()
+            return
+        self.refresh()
+
+    def _observeNodes(self, nodes) -> None:
+        self._unobserveNodes()
+        events = (
+            vtk.vtkCommand.ModifiedEvent,
+            slicer.vtkMRMLTransformableNode.TransformModifiedEvent,
+            slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent,
+        )
+        for node in nodes:
+            tags = tuple(node.AddObserver(event, self._onNodeEvent) for event in events)
+            self._nodeObservations[node.GetID()] = (node, tags)
+
+    def _unobserveNodes(self) -> None:
+        for node, tags in self._nodeObservations.values():
+            for tag in tags:
+                node.RemoveObserver(tag)
+        self._nodeObservations = {}
+
+    # ------------------------------------------------------------------ refresh
+
+    def refresh(self) -> None:
+        """Rebuild the volume table and the selected volume's details from the scene (analyses cached)."""
+        nodes = [node for node in volumeNodes(self.logic.scene) if node.GetImageData() is not None]
+        infos = [volumeInfo(node) for node in nodes]
+        self._infos = {info.nodeID: info for info in infos}
+        self._analyses = {
+            nodeID: analysis
+            for nodeID, analysis in self._analyses.items()
+            if nodeID in self._infos and analysis.key == self._analysisKey(self._node(nodeID), self._infos[nodeID])
+        }
+        self._observeNodes(nodes)
+        selected = self.selectedNodeID()
+        self._fillVolumeTable(infos)
+        self._fillReferenceComboBox(infos)
+        if selected not in self._infos:
+            selected = infos[0].nodeID if infos else None
+        self._selectRow(selected)
+        self._showDetails(selected, analyse=False)
+
+    def _fillVolumeTable(self, infos) -> None:
+        table = self.ui.volumeTable
+        table.blockSignals(True)
+        table.clearContents()
+        table.setRowCount(len(infos))
+        self._rowNodeIDs = []
+        for rowIndex, info in enumerate(infos):
+            analysis = self._analyses.get(info.nodeID)
+            row = paneldata.volumeRow(info, analysis.check if analysis else None, analysis.error if analysis else "")
+            colour = paneldata.SEVERITY_COLOURS.get(row.severity)
+            for column, text in enumerate(row.cells):
+                item = qt.QTableWidgetItem(text)
+                item.setToolTip(row.toolTip if column == len(row.cells) - 1 else text)
+                if colour is not None and column == len(row.cells) - 1:
+                    item.setBackground(qt.QBrush(qt.QColor(colour)))
+                    item.setForeground(qt.QBrush(qt.QColor("#000000")))
+                table.setItem(rowIndex, column, item)
+            self._rowNodeIDs.append(info.nodeID)
+        table.blockSignals(False)
+
+    def _fillReferenceComboBox(self, infos) -> None:
+        combo = self.ui.referenceComboBox
+        previous = (
+            self._referenceNodeIDs[combo.currentIndex()]
+            if 0 <= combo.currentIndex() < len(self._referenceNodeIDs)
+            else None
+        )
+        combo.blockSignals(True)
+        combo.clear()
+        self._referenceNodeIDs = [info.nodeID for info in infos]
+        for info in infos:
+            combo.addItem(info.name)
+        if previous in self._referenceNodeIDs:
+            combo.setCurrentIndex(self._referenceNodeIDs.index(previous))
+        combo.blockSignals(False)
+
+    def _selectRow(self, nodeID: Optional[str]) -> None:
+        table = self.ui.volumeTable
+        table.blockSignals(True)
+        table.clearSelection()
+        if nodeID in self._rowNodeIDs:
+            table.selectRow(self._rowNodeIDs.index(nodeID))
+        table.blockSignals(False)
+
+    # ------------------------------------------------------------------ selection and details
+
+    def volumeNodeIDs(self) -> List[str]:
+        """Node IDs of the volume table's rows, top to bottom."""
+        return list(self._rowNodeIDs)
+
+    def selectedNodeID(self) -> Optional[str]:
+        rows = sorted({index.row() for index in self.ui.volumeTable.selectedIndexes()})
+        return self._rowNodeIDs[rows[0]] if rows and rows[0] < len(self._rowNodeIDs) else None
+
+    def selectVolume(self, nodeID: str, *, analyse: bool = True) -> None:
+        """Select a volume's row (as a click does): its details show, its DICOM files are read if not yet."""
+        if nodeID not in self._rowNodeIDs:
+            self.refresh()
+        if nodeID not in self._rowNodeIDs:
+            raise GeometryError(f"no volume with node ID {nodeID} in the scene")
+        self._selectRow(nodeID)
+        self._showDetails(nodeID, analyse=analyse)
+
+    def showTab(self, name: str) -> None:
+        """Show the 'geometry', 'slices' or 'findings' tab."""
+        self.ui.detailTabs.setCurrentIndex(_TABS[name])
+
+    def _onVolumeSelectionChanged(self) -> None:
+        nodeID = self.selectedNodeID()
+        self._showDetails(nodeID, analyse=True)
+        if nodeID is not None and self.showVolume is not None:
+            self.showVolume(self._node(nodeID))
+
+    def _showDetails(self, nodeID: Optional[str], *, analyse: bool) -> None:
+        info = self._infos.get(nodeID)
+        if info is None:
+            self.ui.geometryText.setPlainText("No volume in the scene: load a DICOM series or a volume file.")
+            self.sliceModel.setTable(paneldata.EMPTY_SLICE_TABLE)
+            self.ui.findingsList.clear()
+            self._showPlot(None)
+            return
+        analysis = self._analyses.get(nodeID)
+        if analysis is None and analyse and info.fromDICOM:
+            analysis = self.analyse(self._node(nodeID))
+        check = analysis.check if analysis else None
+        error = analysis.error if analysis else ""
+        self.ui.geometryText.setPlainText(paneldata.geometryText(info, check, error))
+        self.sliceModel.setTable(analysis.sliceTable if analysis else paneldata.EMPTY_SLICE_TABLE)
+        self._fitSliceColumns()
+        self._fillFindings(check)
+        self._showPlot(analysis)
+        if info.fromDICOM and analysis is not None:
+            self._updateVolumeRow(info, analysis)
+        self._setDefaultInterpolation(nodeID)
+
+    def _fitSliceColumns(self, sampleRows: int = 200) -> None:
+        """Column widths from the header and the longest text in the first rows: measuring every cell of a
+        3000-slice table (as resizeColumnsToContents does) would cost more than the rest of the refresh."""
+        view = self.ui.sliceTable
+        metrics = view.fontMetrics()
+        rows = self.sliceModel.table().rows[:sampleRows]
+        for column, header in enumerate(paneldata.SLICE_COLUMNS):
+            longest = max([header] + [row[column] for row in rows], key=len)
+            view.setColumnWidth(column, metrics.horizontalAdvance(longest) + 16)
+
+    def _fillFindings(self, check) -> None:
+        findingsList = self.ui.findingsList
+        findingsList.clear()
+        lines = paneldata.findingLines(check)
+        if not lines:
+            findingsList.addItem("No findings." if check is not None else "Not checked against DICOM files.")
+        for severity, text in lines:
+            item = qt.QListWidgetItem(text)
+            item.setToolTip(text)
+            item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[severity])))
+            item.setForeground(qt.QBrush(qt.QColor("#000000")))
+            findingsList.addItem(item)
+
+    def _showPlot(self, analysis: Optional[VolumeAnalysis]) -> None:
+        label = self.ui.slicePlotLabel
+        if analysis is None or not (analysis.plotPNG or analysis.plotError):
+            label.clear()
+            label.setText("")
+            return
+        if analysis.plotError:
+            label.setText(analysis.plotError)
+            return
+        pixmap = qt.QPixmap()
+        pixmap.loadFromData(qt.QByteArray(analysis.plotPNG), "PNG")
+        label.setPixmap(pixmap)
+
+    def _updateVolumeRow(self, info, analysis: VolumeAnalysis) -> None:
+        if info.nodeID not in self._rowNodeIDs:
+            return
+        row = paneldata.volumeRow(info, analysis.check, analysis.error)
+        item = self.ui.volumeTable.item(self._rowNodeIDs.index(info.nodeID), len(row.cells) - 1)
+        if item is None:
+            return
+        item.setText(row.cells[-1])
+        item.setToolTip(row.toolTip)
+        if row.severity is not None:
+            item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[row.severity])))
+            item.setForeground(qt.QBrush(qt.QColor("#000000")))
+
+    def _setDefaultInterpolation(self, nodeID: str) -> None:
+        node = self._node(nodeID)
+        if node is not None:
+            default = "nearest" if node.IsA("vtkMRMLLabelMapVolumeNode") else "linear"
+            self.ui.interpolationComboBox.setCurrentIndex(INTERPOLATIONS.index(default))
+
+    # ------------------------------------------------------------------ analysis
+
+    def _node(self, nodeID: Optional[str]):
+        return self.logic.scene.GetNodeByID(nodeID) if nodeID else None
+
+    @staticmethod
+    def _analysisKey(node, info) -> tuple:
+        transforms = []
+        parent = node.GetParentTransformNode()
+        while parent is not None:
+            transforms.append((parent.GetID(), parent.GetMTime()))
+            parent = parent.GetParentTransformNode()
+        uids = node.GetAttribute("DICOM.instanceUIDs") or ""
+        matrix = tuple(np.round(np.asarray(info.IJKToRAS, dtype=float).ravel(), 9))
+        return (matrix, tuple(info.dimensions), hash(uids), tuple(transforms))
+
+    def analysis(self, nodeID: str) -> Optional[VolumeAnalysis]:
+        """The cached analysis of a volume (None until it has been checked)."""
+        return self._analyses.get(nodeID)
+
+    def analyse(self, node, progressCallback: Optional[ProgressCallback] = None) -> Optional[VolumeAnalysis]:
+        """Cross-check a DICOM volume with its files (cached); a progress dialog with Cancel unless a callback.
+
+        Returns None when cancelled (nothing cached). A failure is cached as
+        the analysis' ``error`` and shown in the table and the Geometry tab.
+        """
+        info = self._infos.get(node.GetID()) or volumeInfo(node)
+        key = self._analysisKey(node, info)
+        cached = self._analyses.get(node.GetID())
+        if cached is not None and cached.key == key:
+            return cached
+        dialog = None
+        if progressCallback is None:
+            dialog, progressCallback = self.progressDialog(f"Reading the DICOM files of {info.name}")
+        self._busy = True
+        try:
+            analysis = VolumeAnalysis(key=key, check=self.logic.crossCheck(node, progressCallback=progressCallback))
+        except Cancelled:
+            self.setStatus(f"Reading the DICOM files of {info.name} was cancelled; select it again to retry.")
+            return None
+        except (GeometryError, OSError, ValueError) as error:
+            analysis = VolumeAnalysis(key=key, error=str(error))
+            self.setStatus(f"{info.name}: {error}", error=True)
+        finally:
+            self._busy = False
+            if dialog is not None:
+                dialog.close()
+        if analysis.check is not None:
+            analysis.sliceTable = paneldata.sliceTable(analysis.check)
+            self._renderPlot(analysis)
+            self.setStatus(
+                f"{info.name}: checked against {len(analysis.check.dicom.slices)} DICOM slices."
+                if analysis.check.dicom is not None
+                else f"{info.name}: no DICOM slice could be read."
+            )
+        self._analyses[node.GetID()] = analysis
+        return analysis
+
+    @staticmethod
+    def _renderPlot(analysis: VolumeAnalysis) -> None:
+        series = analysis.check.dicom
+        if series is None or len(series.slices) < 2:
+            return
+        try:
+            analysis.plotPNG = paneldata.stepTiltPlotPNG(series)
+        except ImportError:
+            analysis.plotError = (
+                "The step and tilt plot needs matplotlib: in Slicer's Python console run "
+                "slicer.util.pip_install('matplotlib'), then select the volume again."
+            )
+
+    def checkAll(self, progressCallback: Optional[ProgressCallback] = None) -> int:
+        """Analyse every DICOM volume not analysed yet (one progress dialog); returns how many were analysed."""
+        pending = [
+            node
+            for node in volumeNodes(self.logic.scene)
+            if node.GetImageData() is not None
+            and node.GetAttribute("DICOM.instanceUIDs")
+            and node.GetID() not in self._analyses
+        ]
+        dialog = None
+        if progressCallback is None and pending:
+            dialog, progressCallback = self.progressDialog("Checking DICOM volumes")
+        done = 0
+        try:
+            for number, node in enumerate(pending):
+
+                def scaled(label, fraction, number=number, name=node.GetName()):
+                    return progressCallback(f"{name}: {label}", (number + fraction) / len(pending))
+
+                if self.analyse(node, progressCallback=scaled) is None:
+                    break
+                done += 1
+        finally:
+            if dialog is not None:
+                dialog.close()
+        self.refresh()
+        return done
+
+    def progressDialog(self, title: str):
+        dialog = qt.QProgressDialog(title, "Cancel", 0, 100, self.widget)
+        dialog.setWindowTitle("Affine Inspector")
+        dialog.setWindowModality(qt.Qt.WindowModal)
+        dialog.setMinimumDuration(500)
+        dialog.setValue(0)
+
+        def callback(label: str, fraction: float) -> bool:
+            dialog.setLabelText(label)
+            dialog.setValue(int(round(100 * min(max(fraction, 0.0), 1.0))))
+            qt.QApplication.processEvents()
+            return dialog.wasCanceled()
+
+        return dialog, callback
+
+    # ------------------------------------------------------------------ actions
+
+    def errorsShown(self, message: str):
+        return tryWithErrorDisplay(message, report=self._report)
+
+    def _report(self, message: str, details: str) -> None:
+        self.setStatus(f"{message}: {details}", error=True)
+        if self.reportError is not None:
+            self.reportError(message, details)
+        else:
+            from .qtcompat import showErrorDialog
+
+            showErrorDialog(message, details)
+
+    def onCheckAll(self) -> None:
+        with self.errorsShown("Checking the DICOM volumes failed"):
+            done = self.checkAll()
+            self.setStatus(f"Checked {done} DICOM volume(s) against their files.")
+
+    def copyText(self, formatName: Optional[str] = None) -> str:
+        """The selected volume's IJKToRAS in one of the copy formats (default: the chosen one)."""
+        info = self._infos.get(self.selectedNodeID())
+        if info is None:
+            raise GeometryError("select a volume first")
+        return formatGeometry(formatName or self.ui.copyFormatComboBox.currentText(), info.IJKToRAS)
+
+    def onCopy(self) -> None:
+        with self.errorsShown("Copying the geometry failed"):
+            text = self.copyText()
+            qt.QApplication.clipboard().setText(text)
+            self.setStatus(f"Copied as {self.ui.copyFormatComboBox.currentText()}.")
+
+    def resampleSelected(self):
+        """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""
+        inputNode = self._node(self.selectedNodeID())
+        index = self.ui.referenceComboBox.currentIndex()
+        referenceNode = self._node(self._referenceNodeIDs[index]) if 0 <= index < len(self._referenceNodeIDs) else None
+        if inputNode is None or referenceNode is None:
+            raise GeometryError("select the volume to resample in the table and a reference volume")
+        if inputNode.GetID() == referenceNode.GetID():
+            raise GeometryError(f"{inputNode.GetName()} is its own reference: choose another reference volume")
+        interpolation = self.ui.interpolationComboBox.currentText()
+        output = self.logic.resample(inputNode, referenceNode, interpolation=interpolation)
+        self.refresh()
+        self.selectVolume(output.GetID(), analyse=False)
+        self.setStatus(
+            f"Created {output.GetName()} ({interpolation} interpolation) on the grid of {referenceNode.GetName()}."
+        )
+        return output
+
+    def onResample(self) -> None:
+        with self.errorsShown("Resampling failed"):
+            self.resampleSelected()
+
+    def setStatus(self, text: str, *, error: bool = False) -> None:
+        self.ui.statusLabel.setText(text)
+        self.ui.statusLabel.setStyleSheet("color: #b3261e;" if error else "")
+        self.ui.statusLabel.setVisible(bool(text))

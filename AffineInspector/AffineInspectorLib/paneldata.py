@@ -1,0 +1,265 @@
+"""What the panel shows, as plain data: table rows, texts, colours and the step/tilt plot.
+
+No Qt and no ``slicer`` import: the Qt panel (:mod:`.panel`) only copies
+these strings into widgets, so everything the user reads is built, and
+tested, here. Inputs are the MRML logic's results
+(:class:`~AffineInspectorLib.mrmllogic.VolumeInfo`,
+:class:`~AffineInspectorLib.mrmllogic.CrossCheck`), used by attribute.
+
+Matrices: Slicer's ``IJKToRAS`` (i column, j row, k slice; RAS mm); the
+DICOM affine is ``ijkToLPS`` in the same IJK, LPS mm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .findings import ERROR, INFO, WARNING, worstSeverity
+from .report import formatMatrix, sliceRanges
+
+SEVERITY_COLOURS = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
+"""Row background per worst severity (light, so black text stays readable)."""
+
+VOLUME_COLUMNS = ("Name", "Dimensions", "Spacing (mm)", "Axes", "Source", "Findings")
+SLICE_COLUMNS = ("k", "File", "Instance", "IPP (LPS mm)", "Distance", "Step", "Tilt (deg)", "Slicer dev. (mm)", "Flags")
+
+NOT_CHECKED = "not checked"
+"""Findings cell of a DICOM volume whose files have not been read yet."""
+
+
+@dataclasses.dataclass
+class VolumeRow:
+    """One row of the volume table: display strings, and the severity that colours it."""
+
+    nodeID: str
+    cells: Tuple[str, ...]
+    findingsCount: Optional[int]
+    severity: Optional[str]
+    toolTip: str
+
+
+@dataclasses.dataclass
+class SliceTable:
+    """The per-slice table of one DICOM volume, in Slicer's sort order (row = Finding.slice)."""
+
+    rows: List[Tuple[str, ...]]
+    severities: List[Optional[str]]
+    toolTips: List[str]
+
+
+EMPTY_SLICE_TABLE = SliceTable([], [], [])
+
+
+def _triple(values, precision: int) -> str:
+    return " x ".join(f"{value:.{precision}g}" for value in values)
+
+
+def volumeRow(info, check=None, error: str = "") -> VolumeRow:
+    """The volume table row of a :class:`VolumeInfo`; ``check`` is its CrossCheck once analysed.
+
+    The findings cell counts the engine's findings on the volume's DICOM
+    files (the same list ``affine-inspector inspect`` prints); ``error`` is
+    why the analysis failed, if it did.
+    """
+    source = f"DICOM ({info.numberOfInstances} files)" if info.fromDICOM else "file"
+    if info.parentTransform:
+        source += f", under {info.parentTransform}"
+    count, severity, toolTip = None, None, ""
+    if not info.fromDICOM:
+        findingsText = "-"
+        toolTip = "Not loaded from DICOM: there are no DICOM files to check it against."
+    elif error:
+        findingsText, severity, toolTip = "failed", ERROR, error
+    elif check is None:
+        findingsText, toolTip = NOT_CHECKED, "Select the volume or press 'Check all' to read its DICOM files."
+    else:
+        findings = check.dicom.warnings if check.dicom is not None else []
+        count, severity = len(findings), worstSeverity(findings)
+        findingsText = str(count) + (f" ({severity})" if severity else "")
+        toolTip = "\n".join(f"{finding.severity}: {finding.message}" for finding in findings[:10])
+        if len(findings) > 10:
+            toolTip += f"\n... {len(findings) - 10} more (Findings tab)"
+    cells = (
+        info.name,
+        " x ".join(str(n) for n in info.dimensions),
+        _triple(info.spacing, 4),
+        info.axisCodes,
+        source,
+        findingsText,
+    )
+    return VolumeRow(info.nodeID, cells, count, severity, toolTip or "No findings.")
+
+
+# --------------------------------------------------------------------------- geometry text
+
+
+def geometryText(info, check=None, error: str = "") -> str:
+    """The Geometry tab: matrices (aligned, monospace), the Slicer-vs-DICOM deviation and the origin."""
+    IJKToRAS = np.asarray(info.IJKToRAS)
+    parent = (
+        f"under {info.parentTransform} ({'linear' if info.parentTransformLinear else 'not linear'})"
+        if info.parentTransform
+        else "none"
+    )
+    parts = [
+        f"{info.name}  ({info.className}; {' x '.join(map(str, info.dimensions))} voxels; "
+        f"spacing {_triple(info.spacing, 6)} mm; axes {info.axisCodes}; scan order {info.scanOrder}; "
+        f"parent transform: {parent})",
+        "",
+        "IJK to RAS (Slicer; i column, j row, k slice -> RAS mm; parent transform not applied):",
+        formatMatrix(IJKToRAS),
+        "RAS to IJK:",
+        formatMatrix(np.asarray(info.RASToIJK)),
+    ]
+    if not info.fromDICOM:
+        parts += ["", "Not loaded from DICOM: no DICOM-derived affine to compare with."]
+        return "\n".join(parts) + "\n"
+    if error:
+        parts += ["", f"Checking against the DICOM files failed: {error}"]
+        return "\n".join(parts) + "\n"
+    if check is None:
+        parts += ["", "DICOM files not read yet: select the volume again or press 'Check all'."]
+        return "\n".join(parts) + "\n"
+    series = check.dicom
+    if series is not None and series.ijkToLPS is not None:
+        parts += [
+            "",
+            "DICOM IJK to LPS (from the files' IPP, IOP and PixelSpacing, slices in Slicer's sort order):",
+            formatMatrix(series.ijkToLPS),
+            "DICOM IJK to RAS (= diag(-1, -1, 1, 1) . LPS):",
+            formatMatrix(series.ijkToRAS),
+        ]
+        if series.maxAffineErrorMm is not None:
+            parts.append(
+                f"Largest distance of a slice's IPP from this affine: {series.maxAffineErrorMm:.4g} mm"
+                + (f" (series tilt {series.seriesTiltDeg:.3g} deg)" if series.seriesTiltDeg else "")
+            )
+    parts += ["", "Slicer vs DICOM:"] + [f"  {message}" for message in check.messages]
+    if check.originExplanation:
+        parts += ["", "Origin:", f"  {check.originExplanation}"]
+    parts += ["", f"Slice order relative to InstanceNumber: {check.sliceOrderVsInstanceNumber}."]
+    return "\n".join(parts) + "\n"
+
+
+PER_KIND_LIMIT = 4
+"""A kind found on more slices than this is one summary line in the Findings tab (every slice stays coloured
+in the slice table, with its message as tooltip)."""
+
+
+def findingLines(check) -> List[Tuple[str, str]]:
+    """``(severity, text)`` per finding for the Findings tab, worst first; long per-slice runs summarized."""
+    if check is None or check.dicom is None:
+        return []
+    order = {ERROR: 0, WARNING: 1, INFO: 2}
+    bySliceKind = {}
+    for finding in check.dicom.warnings:
+        if finding.slice is not None:
+            bySliceKind.setdefault(finding.kind, []).append(finding)
+    lines = []
+    summarized = set()
+    for finding in check.dicom.warnings:
+        group = bySliceKind.get(finding.kind, []) if finding.slice is not None else []
+        if len(group) > PER_KIND_LIMIT:
+            if finding.kind not in summarized:
+                summarized.add(finding.kind)
+                lines.append((finding.severity, _summaryText(group)))
+            continue
+        where = "series" if finding.slice is None else f"slice {finding.slice}"
+        lines.append((finding.severity, f"{finding.severity.upper()}  {finding.kind}  ({where})  {finding.message}"))
+    return sorted(lines, key=lambda line: order[line[0]])
+
+
+def _summaryText(group) -> str:
+    values = [finding.value for finding in group if finding.value is not None]
+    valueText = f"; {min(values):.4g} to {max(values):.4g} {group[0].unit or ''}".rstrip() if values else ""
+    first = group[0]
+    return (
+        f"{first.severity.upper()}  {first.kind}  ({len(group)} slices: {sliceRanges([f.slice for f in group])})"
+        f"{valueText}. First: {first.message}"
+    )
+
+
+# --------------------------------------------------------------------------- slice table
+
+
+def sliceTable(check) -> SliceTable:
+    """Rows of the per-slice table: one per DICOM slice (sorted as Slicer sorts), coloured by its findings.
+
+    The deviation column is Slicer's corner deviation of slice k, filled
+    when the loaded volume has one slice per DICOM slice in the same files.
+    """
+    if check is None or check.dicom is None:
+        return EMPTY_SLICE_TABLE
+    series = check.dicom
+    bySlice = {}
+    for finding in series.warnings:
+        if finding.slice is not None:
+            bySlice.setdefault(finding.slice, []).append(finding)
+    deviations = _deviationsByRow(check.deviations, series.slices)
+    rows, severities, toolTips = [], [], []
+    repeated = series.numberOfVolumes > 1
+    for row in series.slices:
+        findings = bySlice.get(row.index, [])
+        deviation = deviations[row.index]
+        rows.append(
+            (
+                str(row.k) + (f".{row.volume}" if repeated else ""),
+                os.path.basename(row.file) + ("" if row.frame is None else f" [frame {row.frame + 1}]"),
+                "" if row.instanceNumber is None else str(row.instanceNumber),
+                "{:.3f}, {:.3f}, {:.3f}".format(*row.position),
+                f"{row.distance:.3f}",
+                "" if row.step is None else f"{row.step:.3f}",
+                "" if row.tilt is None else f"{row.tilt:.2f}",
+                "" if deviation is None else f"{deviation:.3g}",
+                ", ".join(row.flags),
+            )
+        )
+        severities.append(worstSeverity(findings))
+        toolTips.append("\n".join([row.file] + [finding.message for finding in findings]))
+    return SliceTable(rows, severities, toolTips)
+
+
+def _deviationsByRow(deviations: Sequence, rows: Sequence) -> List[Optional[float]]:
+    if len(deviations) != len(rows) or any(d.file != r.file for d, r in zip(deviations, rows)):
+        return [None] * len(rows)
+    return [deviation.deviationMm for deviation in deviations]
+
+
+# --------------------------------------------------------------------------- plot
+
+
+def stepTiltPlotPNG(series, *, widthInches: float = 6.0, heightInches: float = 2.6, dpi: int = 100) -> bytes:
+    """PNG of the IPP step (mm) and tilt (deg) per slice, flagged slices marked; matplotlib (Agg), no display.
+
+    Raises ImportError when matplotlib is missing (the panel says so).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    rows = [row for row in series.slices if row.step is not None]
+    index = np.array([row.index for row in rows], dtype=int)
+    steps = np.array([row.step for row in rows], dtype=float)
+    tilts = np.array([np.nan if row.tilt is None else row.tilt for row in rows], dtype=float)
+    flagged = np.array([bool(row.flags) for row in rows], dtype=bool)
+    figure = Figure(figsize=(widthInches, heightInches), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    stepAxes, tiltAxes = figure.subplots(2, 1, sharex=True)
+    for axes, values, label in ((stepAxes, steps, "step (mm)"), (tiltAxes, tilts, "tilt (deg)")):
+        axes.plot(index, values, color="#1a73e8", linewidth=1, marker="." if len(index) < 200 else None)
+        if flagged.any():
+            axes.plot(index[flagged], values[flagged], linestyle="none", marker="o", color="#d93025", markersize=4)
+        axes.set_ylabel(label, fontsize=8)
+        axes.tick_params(labelsize=7)
+        axes.grid(True, linewidth=0.3)
+    tiltAxes.set_xlabel("slice (sorted as Slicer sorts)", fontsize=8)
+    if len(steps):
+        stepAxes.axhline(float(np.median(steps)), color="#5f6368", linewidth=0.6, linestyle="--", label="median")
+        stepAxes.legend(fontsize=7, loc="best", frameon=False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
