@@ -57,6 +57,11 @@ class SliceTableModel(qt.QAbstractTableModel):
         self._table = paneldata.EMPTY_SLICE_TABLE
         self._colours = {severity: qt.QColor(colour) for severity, colour in paneldata.SEVERITY_COLOURS.items()}
         self._textColour = qt.QColor("#000000")
+        # Plain ints: Qt calls data() for every visible cell and role, and enum attribute lookups are slow in PySide6.
+        self._displayRole = int(qt.Qt.DisplayRole)
+        self._toolTipRole = int(qt.Qt.ToolTipRole)
+        self._backgroundRole = int(qt.Qt.BackgroundRole)
+        self._foregroundRole = int(qt.Qt.ForegroundRole)
 
     def setTable(self, table: paneldata.SliceTable) -> None:
         self.beginResetModel()
@@ -76,14 +81,15 @@ class SliceTableModel(qt.QAbstractTableModel):
         if not index.isValid():
             return None
         row = index.row()
-        if role == qt.Qt.DisplayRole:
+        role = int(role)
+        if role == self._displayRole:
             return self._table.rows[row][index.column()]
         severity = self._table.severities[row]
-        if role == qt.Qt.ToolTipRole:
+        if role == self._toolTipRole:
             return self._table.toolTips[row] or None
-        if role == qt.Qt.BackgroundRole and severity is not None:
+        if role == self._backgroundRole and severity is not None:
             return self._colours[severity]
-        if role == qt.Qt.ForegroundRole and severity is not None:
+        if role == self._foregroundRole and severity is not None:
             return self._textColour
         return None
 
@@ -94,6 +100,15 @@ class SliceTableModel(qt.QAbstractTableModel):
 
 
 ProgressCallback = Callable[[str, float], bool]
+
+
+def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, parts: int) -> ProgressCallback:
+    """A callback reporting one of ``parts`` equal shares of a longer job to ``progressCallback``."""
+
+    def callback(label: str, fraction: float) -> bool:
+        return progressCallback(f"{prefix}: {label}", (part + fraction) / parts)
+
+    return callback
 
 
 class AffineInspectorPanel:
@@ -116,6 +131,7 @@ class AffineInspectorPanel:
         self._rowNodeIDs: List[str] = []
         self._referenceNodeIDs: List[str] = []
         self._infos: Dict[str, object] = {}
+        self._infoCache: Dict[str, tuple] = {}
         self._sceneObservations: List[int] = []
         self._nodeObservations: Dict[str, tuple] = {}
         self._refreshScheduled = False
@@ -135,8 +151,7 @@ class AffineInspectorPanel:
         table.setSelectionMode(qt.QAbstractItemView.SingleSelection)
         table.setEditTriggers(qt.QAbstractItemView.NoEditTriggers)
         table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setSectionResizeMode(qt.QHeaderView.ResizeToContents)
-        table.horizontalHeader().setSectionResizeMode(0, qt.QHeaderView.Stretch)
+        table.horizontalHeader().setStretchLastSection(True)
         table.itemSelectionChanged.connect(self._onVolumeSelectionChanged)
 
         ui.sliceTable.setModel(self.sliceModel)
@@ -228,8 +243,9 @@ class AffineInspectorPanel:
     def refresh(self) -> None:
         """Rebuild the volume table and the selected volume's details from the scene (analyses cached)."""
         nodes = [node for node in volumeNodes(self.logic.scene) if node.GetImageData() is not None]
-        infos = [volumeInfo(node) for node in nodes]
+        infos = [self._volumeInfo(node) for node in nodes]
         self._infos = {info.nodeID: info for info in infos}
+        self._infoCache = {nodeID: entry for nodeID, entry in self._infoCache.items() if nodeID in self._infos}
         self._analyses = {
             nodeID: analysis
             for nodeID, analysis in self._analyses.items()
@@ -243,6 +259,15 @@ class AffineInspectorPanel:
             selected = infos[0].nodeID if infos else None
         self._selectRow(selected)
         self._showDetails(selected, analyse=False)
+
+    def _volumeInfo(self, node):
+        """The node's VolumeInfo, re-made only when the node, its image data or its parent transform changed."""
+        parent = node.GetParentTransformNode()
+        key = (node.GetMTime(), node.GetImageData().GetMTime(), parent.GetMTime() if parent is not None else 0)
+        cached = self._infoCache.get(node.GetID())
+        if cached is None or cached[0] != key:
+            cached = self._infoCache[node.GetID()] = (key, volumeInfo(node))
+        return cached[1]
 
     def _fillVolumeTable(self, infos) -> None:
         table = self.ui.volumeTable
@@ -262,6 +287,8 @@ class AffineInspectorPanel:
                     item.setForeground(qt.QBrush(qt.QColor("#000000")))
                 table.setItem(rowIndex, column, item)
             self._rowNodeIDs.append(info.nodeID)
+        # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
+        table.resizeColumnsToContents()
         table.blockSignals(False)
 
     def _fillReferenceComboBox(self, infos) -> None:
@@ -480,10 +507,7 @@ class AffineInspectorPanel:
         done = 0
         try:
             for number, node in enumerate(pending):
-
-                def scaled(label, fraction, number=number, name=node.GetName()):
-                    return progressCallback(f"{name}: {label}", (number + fraction) / len(pending))
-
+                scaled = _partOfProgress(progressCallback, node.GetName(), number, len(pending))
                 if self.analyse(node, progressCallback=scaled) is None:
                     break
                 done += 1
