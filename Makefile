@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := build/sample
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-panel screenshots clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ lint: $(BIN)/affine-inspector
 
 bench: $(BIN)/affine-inspector
 	$(BIN)/python benchmarks/bench_scan.py
+
+bench-panel: $(BIN)/affine-inspector
+	$(BIN)/python benchmarks/bench_panel.py
+
+screenshots: $(BIN)/affine-inspector
+	$(BIN)/python Screenshots/makeScreenshots.py
 
 clean:
 	rm -rf $(VENV) build
