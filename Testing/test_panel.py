@@ -261,8 +261,10 @@ def test_errors_reach_the_user(window, tmp_path):
     assert "its own reference" in window.errors[-1][1]
     assert "its own reference" in panel.ui.statusLabel.text()
     assert len(panel.volumeNodeIDs()) == 1
-    window.open([str(tmp_path / "missing")])
+    window.open([str(tmp_path / "missing"), case(GE_TILT)])
+    assert window.errors[-1][0] == f"Opening {tmp_path / 'missing'} failed"
     assert "no such file or folder" in window.errors[-1][1]
+    assert len(window.panel.volumeNodeIDs()) == 2  # the other path still loaded
     (tmp_path / "notes.txt").write_text("not DICOM")
     window.open([str(tmp_path)])
     assert "no DICOM image series loaded" in window.errors[-1][1]

@@ -54,17 +54,15 @@ class MainWindow:
         What cannot be loaded is reported through the panel (status line and
         error display), never skipped silently.
         """
-        volumeFiles = [path for path in paths if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS)]
-        dicomPaths = [path for path in paths if path not in volumeFiles]
         nodes = []
-        with self.panel.errorsShown("Opening failed"):
-            missing = [path for path in paths if not os.path.exists(path)]
-            if missing:
-                raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
-            for path in volumeFiles:
-                nodes.append(self.host.loadVolume(path))
-            if dicomPaths:
-                nodes.extend(self._openDICOM(dicomPaths))
+        for path in paths:  # in the order given: the first path's volume is the one selected
+            with self.panel.errorsShown(f"Opening {path} failed"):
+                if not os.path.exists(path):
+                    raise FileNotFoundError(f"no such file or folder: {path}")
+                if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
+                    nodes.append(self.host.loadVolume(path))
+                else:
+                    nodes.extend(self._openDICOM([path]))
         self.panel.refresh()
         self.panel.checkAll()
         return nodes
@@ -73,11 +71,12 @@ class MainWindow:
         from .mrmllogic import GeometryError
 
         dialog, callback = self.panel.progressDialog("Reading DICOM headers")
+        earlierErrors = dict(self.host.loadErrors)
         try:
             nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
         finally:
             dialog.close()
-        problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items()]
+        problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items() if uid not in earlierErrors]
         if self.host.unreadable:
             problems.append(
                 f"{len(self.host.unreadable)} file(s) were not DICOM images (e.g. {self.host.unreadable[0].message})"

@@ -163,7 +163,7 @@ class AffineInspectorPanel:
         fixedFont = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
         ui.geometryText.setFont(fixedFont)
         ui.geometryText.setReadOnly(True)
-        ui.geometryText.setLineWrapMode(qt.QPlainTextEdit.NoWrap)
+        ui.geometryText.setLineWrapMode(qt.QPlainTextEdit.WidgetWidth)
         for name in COPY_FORMATS:
             ui.copyFormatComboBox.addItem(name)
         ui.copyButton.clicked.connect(self.onCopy)
@@ -288,7 +288,9 @@ class AffineInspectorPanel:
                 table.setItem(rowIndex, column, item)
             self._rowNodeIDs.append(info.nodeID)
         # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
-        table.resizeColumnsToContents()
+        # The last column is left to stretch.
+        for column in range(table.columnCount() - 1):
+            table.resizeColumnToContents(column)
         table.blockSignals(False)
 
     def _fillReferenceComboBox(self, infos) -> None:
@@ -360,7 +362,7 @@ class AffineInspectorPanel:
         self.ui.geometryText.setPlainText(paneldata.geometryText(info, check, error))
         self.sliceModel.setTable(analysis.sliceTable if analysis else paneldata.EMPTY_SLICE_TABLE)
         self._fitSliceColumns()
-        self._fillFindings(check)
+        self._fillFindings(check, info.fromDICOM)
         self._showPlot(analysis)
         if info.fromDICOM and analysis is not None:
             self._updateVolumeRow(info, analysis)
@@ -376,12 +378,15 @@ class AffineInspectorPanel:
             longest = max([header] + [row[column] for row in rows], key=len)
             view.setColumnWidth(column, metrics.horizontalAdvance(longest) + 16)
 
-    def _fillFindings(self, check) -> None:
+    def _fillFindings(self, check, fromDICOM: bool) -> None:
         findingsList = self.ui.findingsList
         findingsList.clear()
         lines = paneldata.findingLines(check)
         if not lines:
-            findingsList.addItem("No findings." if check is not None else "Not checked against DICOM files.")
+            if not fromDICOM:
+                findingsList.addItem("Not loaded from DICOM: there are no DICOM files to check.")
+            else:
+                findingsList.addItem("No findings." if check is not None else "Not checked against DICOM files yet.")
         for severity, text in lines:
             item = qt.QListWidgetItem(text)
             item.setToolTip(text)
