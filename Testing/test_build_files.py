@@ -64,3 +64,19 @@ def test_module_file_has_the_wizard_classes():
         if isinstance(item, ast.FunctionDef)
     }
     assert {"setUp", "runTest", "test_scenario"} <= testMethods
+
+
+def test_screenshots_are_listed_and_shown_first():
+    folder = os.path.join(ROOT, "Screenshots")
+    pngs = sorted(name for name in os.listdir(folder) if name.endswith(".png"))
+    assert "panel.png" in pngs
+    cmake = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    urls = re.search(r'set\(EXTENSION_SCREENSHOTURLS "([^"]+)"\)', cmake).group(1).split()
+    assert sorted(url.rsplit("/", 1)[1] for url in urls) == pngs
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    firstImage = re.search(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    assert firstImage.group(1) == "Screenshots/panel.png"
+    assert readme.index("Screenshots/panel.png") < readme.index("## The two commands")
+    for name in pngs:
+        data = open(os.path.join(folder, name), "rb").read(8)
+        assert data == b"\x89PNG\r\n\x1a\n", name

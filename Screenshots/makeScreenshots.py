@@ -1,0 +1,63 @@
+"""Render the README and extension-index screenshots from real runs on the shared data (`make screenshots`).
+
+Each PNG is written by the product's own command,
+``affine-inspector gui --offscreen --screenshot FILE ...``, on the real
+scanner series in ../shared/data/dicom (not copied here).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DICOM = os.path.join(os.path.dirname(ROOT), "shared", "data", "dicom")
+
+SHOTS = {
+    # file: (tab, window size, inputs)
+    "panel.png": ("slices", "1000x1100", ["dcm_qa_ct_GE"]),
+    "geometry.png": ("geometry", "1000x1100", ["dcm_qa_ct_GE"]),
+    "findings.png": (
+        "findings",
+        "1000x900",
+        [
+            "tcia_kits_duplicate_positions",
+            "dcm_qa_ct_GE",
+            "dicom2nifti/hitachi_oblique",
+            "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz",
+        ],
+    ),
+}
+
+
+def main() -> int:
+    if not os.path.isdir(DICOM):
+        sys.stderr.write(f"shared data not found at {DICOM}\n")
+        return 1
+    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
+    for name, (tab, size, inputs) in SHOTS.items():
+        command = [
+            sys.executable,
+            "-m",
+            "AffineInspectorLib.cli",
+            "gui",
+            "--offscreen",
+            "--tab",
+            tab,
+            "--size",
+            size,
+            "--screenshot",
+            os.path.join(HERE, name),
+        ] + [os.path.join(DICOM, path) for path in inputs]
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True)
+        if completed.returncode != 0:
+            sys.stderr.write(completed.stderr)
+            return completed.returncode
+        sys.stdout.write(completed.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
