@@ -16,6 +16,7 @@ properties.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from typing import Callable, Dict, List, Optional
@@ -27,7 +28,7 @@ import vtk
 from . import paneldata
 from .formats import COPY_FORMATS, formatGeometry
 from .mrmllogic import INTERPOLATIONS, Cancelled, GeometryError, volumeInfo, volumeNodes
-from .qtcompat import childWidgetVariables, loadUI, qt, tryWithErrorDisplay
+from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
 UI_FILE = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Resources", "UI", "AffineInspector.ui"
@@ -539,16 +540,20 @@ class AffineInspectorPanel:
 
     # ------------------------------------------------------------------ actions
 
+    @contextlib.contextmanager
     def errorsShown(self, message: str):
-        return tryWithErrorDisplay(message, report=self._report)
+        """Run a user action: an error goes to the status line and to the error display (Slicer's inside Slicer)."""
+        with tryWithErrorDisplay(message, report=self._report):
+            try:
+                yield
+            except Exception as error:
+                self.setStatus(f"{message}: {error}", error=True)
+                raise
 
     def _report(self, message: str, details: str) -> None:
-        self.setStatus(f"{message}: {details}", error=True)
         if self.reportError is not None:
             self.reportError(message, details)
         else:
-            from .qtcompat import showErrorDialog
-
             showErrorDialog(message, details)
 
     def onCheckAll(self) -> None:
