@@ -103,6 +103,20 @@ class SliceTableModel(qt.QAbstractTableModel):
 ProgressCallback = Callable[[str, float], bool]
 
 
+def _paintSeverity(item, severity: Optional[str]) -> None:
+    """Colour a table or list item by severity (black text: the backgrounds are light in any theme)."""
+    if severity is not None:
+        item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[severity])))
+        item.setForeground(qt.QBrush(qt.QColor("#000000")))
+
+
+def _setFindingsCell(item, row: paneldata.VolumeRow) -> None:
+    """The volume table's findings cell: count, tooltip with the messages, severity colour."""
+    item.setText(row.cells[-1])
+    item.setToolTip(row.toolTip)
+    _paintSeverity(item, row.severity)
+
+
 def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, parts: int) -> ProgressCallback:
     """A callback reporting one of ``parts`` equal shares of a longer job to ``progressCallback``."""
 
@@ -130,7 +144,6 @@ class AffineInspectorPanel:
         self.active = True
         self._analyses: Dict[str, VolumeAnalysis] = {}
         self._rowNodeIDs: List[str] = []
-        self._referenceNodeIDs: List[str] = []
         self._infos: Dict[str, object] = {}
         self._infoCache: Dict[str, tuple] = {}
         self._sceneObservations: List[int] = []
@@ -254,8 +267,9 @@ class AffineInspectorPanel:
         }
         self._observeNodes(nodes)
         selected = self.selectedNodeID()
+        reference = self.referenceNodeID()
         self._fillVolumeTable(infos)
-        self._fillReferenceComboBox(infos)
+        self._fillReferenceComboBox(infos, reference)
         if selected not in self._infos:
             selected = infos[0].nodeID if infos else None
         self._selectRow(selected)
@@ -279,14 +293,13 @@ class AffineInspectorPanel:
         for rowIndex, info in enumerate(infos):
             analysis = self._analyses.get(info.nodeID)
             row = paneldata.volumeRow(info, analysis.check if analysis else None, analysis.error if analysis else "")
-            colour = paneldata.SEVERITY_COLOURS.get(row.severity)
-            for column, text in enumerate(row.cells):
+            for column, text in enumerate(row.cells[:-1]):
                 item = qt.QTableWidgetItem(text)
-                item.setToolTip(row.toolTip if column == len(row.cells) - 1 else text)
-                if colour is not None and column == len(row.cells) - 1:
-                    item.setBackground(qt.QBrush(qt.QColor(colour)))
-                    item.setForeground(qt.QBrush(qt.QColor("#000000")))
+                item.setToolTip(text)
                 table.setItem(rowIndex, column, item)
+            findingsItem = qt.QTableWidgetItem()
+            _setFindingsCell(findingsItem, row)
+            table.setItem(rowIndex, len(row.cells) - 1, findingsItem)
             self._rowNodeIDs.append(info.nodeID)
         # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
         # The last column is left to stretch.
@@ -294,21 +307,21 @@ class AffineInspectorPanel:
             table.resizeColumnToContents(column)
         table.blockSignals(False)
 
-    def _fillReferenceComboBox(self, infos) -> None:
+    def _fillReferenceComboBox(self, infos, previous: Optional[str]) -> None:
+        """Same volumes, same order as the volume table (so an index is a row of ``_rowNodeIDs``)."""
         combo = self.ui.referenceComboBox
-        previous = (
-            self._referenceNodeIDs[combo.currentIndex()]
-            if 0 <= combo.currentIndex() < len(self._referenceNodeIDs)
-            else None
-        )
         combo.blockSignals(True)
         combo.clear()
-        self._referenceNodeIDs = [info.nodeID for info in infos]
         for info in infos:
             combo.addItem(info.name)
-        if previous in self._referenceNodeIDs:
-            combo.setCurrentIndex(self._referenceNodeIDs.index(previous))
+        if previous in self._rowNodeIDs:
+            combo.setCurrentIndex(self._rowNodeIDs.index(previous))
         combo.blockSignals(False)
+
+    def referenceNodeID(self) -> Optional[str]:
+        """Node ID of the volume chosen as resampling reference."""
+        index = self.ui.referenceComboBox.currentIndex()
+        return self._rowNodeIDs[index] if 0 <= index < len(self._rowNodeIDs) else None
 
     def _selectRow(self, nodeID: Optional[str]) -> None:
         table = self.ui.volumeTable
@@ -391,15 +404,13 @@ class AffineInspectorPanel:
         for severity, text in lines:
             item = qt.QListWidgetItem(text)
             item.setToolTip(text)
-            item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[severity])))
-            item.setForeground(qt.QBrush(qt.QColor("#000000")))
+            _paintSeverity(item, severity)
             findingsList.addItem(item)
 
     def _showPlot(self, analysis: Optional[VolumeAnalysis]) -> None:
         label = self.ui.slicePlotLabel
         if analysis is None or not (analysis.plotPNG or analysis.plotError):
             label.clear()
-            label.setText("")
             return
         if analysis.plotError:
             label.setText(analysis.plotError)
@@ -413,13 +424,8 @@ class AffineInspectorPanel:
             return
         row = paneldata.volumeRow(info, analysis.check, analysis.error)
         item = self.ui.volumeTable.item(self._rowNodeIDs.index(info.nodeID), len(row.cells) - 1)
-        if item is None:
-            return
-        item.setText(row.cells[-1])
-        item.setToolTip(row.toolTip)
-        if row.severity is not None:
-            item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[row.severity])))
-            item.setForeground(qt.QBrush(qt.QColor("#000000")))
+        if item is not None:
+            _setFindingsCell(item, row)
 
     def _setDefaultInterpolation(self, nodeID: str) -> None:
         node = self._node(nodeID)
@@ -577,8 +583,7 @@ class AffineInspectorPanel:
     def resampleSelected(self):
         """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""
         inputNode = self._node(self.selectedNodeID())
-        index = self.ui.referenceComboBox.currentIndex()
-        referenceNode = self._node(self._referenceNodeIDs[index]) if 0 <= index < len(self._referenceNodeIDs) else None
+        referenceNode = self._node(self.referenceNodeID())
         if inputNode is None or referenceNode is None:
             raise GeometryError("select the volume to resample in the table and a reference volume")
         if inputNode.GetID() == referenceNode.GetID():
