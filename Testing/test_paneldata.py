@@ -8,6 +8,7 @@ import numpy as np
 
 from AffineInspectorLib import paneldata
 from AffineInspectorLib.findings import ERROR
+from AffineInspectorLib.report import RUN_SUMMARY_THRESHOLD
 from AffineInspectorLib.series import inspectPaths
 from conftest import case
 
@@ -58,7 +59,7 @@ def test_tilted_ct_rows_and_summary():
     assert row.findingsCount == len(series.warnings) and row.severity == ERROR
     lines = paneldata.findingLines(checkOf(series))
     tiltPerSlice = [f for f in series.warnings if f.kind == "gantryTilt" and f.slice is not None]
-    assert len(tiltPerSlice) > paneldata.PER_KIND_LIMIT
+    assert len(tiltPerSlice) > RUN_SUMMARY_THRESHOLD
     summaries = [text for _, text in lines if "gantryTilt" in text and "slices:" in text]
     assert len(summaries) == 1 and f"({len(tiltPerSlice)} slices: 1-27)" in summaries[0]
     assert [severity for severity, _ in lines] == sorted((s for s, _ in lines), key=["error", "warning", "info"].index)

@@ -20,7 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from .findings import ERROR, INFO, WARNING, worstSeverity
-from .report import formatMatrix, sliceRanges
+from .report import formatMatrix, perSliceRuns, sliceRanges
 
 SEVERITY_COLOURS = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
 """Row background per worst severity (light, so black text stays readable)."""
@@ -146,28 +146,20 @@ def geometryText(info, check=None, error: str = "") -> str:
     return "\n".join(parts) + "\n"
 
 
-PER_KIND_LIMIT = 4
-"""A kind found on more slices than this is one summary line in the Findings tab (every slice stays coloured
-in the slice table, with its message as tooltip)."""
-
-
 def findingLines(check) -> List[Tuple[str, str]]:
-    """``(severity, text)`` per finding for the Findings tab, worst first; long per-slice runs summarized."""
+    """``(severity, text)`` per finding for the Findings tab, worst first; a kind on more than
+    ``report.RUN_SUMMARY_THRESHOLD`` slices is one summary line (each slice stays coloured in the slice table)."""
     if check is None or check.dicom is None:
         return []
     order = {ERROR: 0, WARNING: 1, INFO: 2}
-    bySliceKind = {}
-    for finding in check.dicom.warnings:
-        if finding.slice is not None:
-            bySliceKind.setdefault(finding.kind, []).append(finding)
+    runs = perSliceRuns(check.dicom.warnings)
     lines = []
     summarized = set()
     for finding in check.dicom.warnings:
-        group = bySliceKind.get(finding.kind, []) if finding.slice is not None else []
-        if len(group) > PER_KIND_LIMIT:
+        if finding.kind in runs and finding.slice is not None:
             if finding.kind not in summarized:
                 summarized.add(finding.kind)
-                lines.append((finding.severity, _summaryText(group)))
+                lines.append((finding.severity, _summaryText(runs[finding.kind])))
             continue
         where = "series" if finding.slice is None else f"slice {finding.slice}"
         lines.append((finding.severity, f"{finding.severity.upper()}  {finding.kind}  ({where})  {finding.message}"))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 import numpy as np
 
 from .findings import SEVERITIES, Finding
 from .series import InspectionResult, SeriesGeometry
 
-_RUN_SUMMARY_THRESHOLD = 4
-"""A kind reported on more slices than this is summarized in one line (all stay in JSON and the slice table)."""
+RUN_SUMMARY_THRESHOLD = 4
+"""A kind reported on more slices than this is summarized in one line, here and in the panel's Findings tab
+(every finding stays in JSON and the slice table)."""
 
 
 def formatMatrix(matrix: np.ndarray, indent: str = "    ", precision: int = 4) -> str:
@@ -116,18 +117,23 @@ def findingsText(findings: Sequence[Finding]) -> str:
         if any(f.severity == severity for f in findings)
     )
     lines = [f"  Findings ({counts}):"]
-    perSliceByKind = {}
+    runs = perSliceRuns(findings)
     for finding in findings:
-        if finding.slice is not None:
-            perSliceByKind.setdefault(finding.kind, []).append(finding)
-    summarized = {kind for kind, group in perSliceByKind.items() if len(group) > _RUN_SUMMARY_THRESHOLD}
-    for finding in findings:
-        if finding.kind in summarized and finding.slice is not None:
+        if finding.kind in runs and finding.slice is not None:
             continue
         lines.append(_findingLine(finding))
-    for kind in sorted(summarized):
-        lines.append(_summaryLine(perSliceByKind[kind]))
+    for kind in sorted(runs):
+        lines.append(_summaryLine(runs[kind]))
     return "\n".join(lines)
+
+
+def perSliceRuns(findings: Sequence[Finding]) -> Dict[str, List[Finding]]:
+    """The per-slice findings of each kind found on more than RUN_SUMMARY_THRESHOLD slices, by kind."""
+    bySliceKind: Dict[str, List[Finding]] = {}
+    for finding in findings:
+        if finding.slice is not None:
+            bySliceKind.setdefault(finding.kind, []).append(finding)
+    return {kind: group for kind, group in bySliceKind.items() if len(group) > RUN_SUMMARY_THRESHOLD}
 
 
 def _findingLine(finding: Finding) -> str:
