@@ -63,8 +63,7 @@ class MainWindow:
                     nodes.append(self.host.loadVolume(path))
                 else:
                     nodes.extend(self._openDICOM([path]))
-        self.panel.refresh()
-        self.panel.checkAll()
+        self.panel.checkAll()  # refreshes the table when done
         return nodes
 
     def _openDICOM(self, paths: Sequence[str]) -> List:
@@ -149,10 +148,8 @@ def run(
             sys.stderr.write(f"affine-inspector: --screenshot {screenshot} is an input; choose a new file.\n")
             return 2
     application = _application(offscreen)
-    errors = []
 
     def report(message, details):
-        errors.append(f"{message}: {details}")
         sys.stderr.write(f"affine-inspector: {message}: {details}\n")
 
     # Without a screenshot the window is interactive and errors get a message box; with one, nothing may block.
