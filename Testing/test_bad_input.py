@@ -9,10 +9,10 @@ import shutil
 import pydicom
 import pytest
 
-from AffineInspectorLib import synthetic
-from AffineInspectorLib.fastreader import readSliceHeaderFast
-from AffineInspectorLib.headers import readSliceHeaders
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom import synthetic
+from AffineInspectorLib.dicom.fastreader import readSliceHeaderFast
+from AffineInspectorLib.dicom.headers import readSliceHeaders
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import case, treeDigest
 
 PYDICOM_FILES = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")

@@ -10,9 +10,9 @@ import numpy as np
 import pydicom
 import pytest
 
-from AffineInspectorLib import affines
-from AffineInspectorLib.cli import main
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.cli.main import main
+from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.geometry import affines
 from conftest import case
 
 

@@ -8,7 +8,7 @@ import os
 import nibabel
 import numpy as np
 
-from AffineInspectorLib.cli import main
+from AffineInspectorLib.cli.main import main
 from conftest import case, treeDigest
 
 HITACHI = "dicom2nifti/hitachi_oblique"

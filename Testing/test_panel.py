@@ -20,15 +20,15 @@ from conftest import case
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from AffineInspectorLib import paneldata  # noqa: E402
-from AffineInspectorLib.findings import worstSeverity  # noqa: E402
-from AffineInspectorLib.formats import COPY_FORMATS, formatGeometry  # noqa: E402
-from AffineInspectorLib.gui import MainWindow  # noqa: E402
-from AffineInspectorLib.mrmllogic import ijkToRAS  # noqa: E402
-from AffineInspectorLib.panel import UI_FILE  # noqa: E402
-from AffineInspectorLib.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
-from AffineInspectorLib.report import formatMatrix  # noqa: E402
-from AffineInspectorLib.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.dicom.report import formatMatrix  # noqa: E402
+from AffineInspectorLib.dicom.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.geometry.findings import worstSeverity  # noqa: E402
+from AffineInspectorLib.geometry.formats import COPY_FORMATS, formatGeometry  # noqa: E402
+from AffineInspectorLib.mrml.logic import ijkToRAS  # noqa: E402
+from AffineInspectorLib.ui import paneldata  # noqa: E402
+from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
+from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE_TILT = "dcm_qa_ct_GE"
 HITACHI = "dicom2nifti/hitachi_oblique"
@@ -78,7 +78,7 @@ def expectedSeries(name):
 
 def panelWidgetNames():
     """Every ``ui.<name>`` the panel code uses."""
-    source = open(os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "panel.py")).read()
+    source = open(os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "ui", "panel.py")).read()
     return set(re.findall(r"\bui\.([A-Za-z]\w*)", source))
 
 
@@ -95,8 +95,8 @@ def test_ui_file_loads_with_quiloader_and_has_every_widget_the_panel_uses(applic
 
 def test_panel_code_uses_no_qt_property_assignment():
     """PythonQt and PySide6 differ on property assignment; only method calls are portable."""
-    libFolder = os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib")
-    for name in ("panel.py", "gui.py", "qtcompat.py"):
+    libFolder = os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "ui")
+    for name in ("panel.py", "window.py", "qtcompat.py"):
         tree = ast.parse(open(os.path.join(libFolder, name)).read())
         for node in ast.walk(tree):
             targets = node.targets if isinstance(node, ast.Assign) else []

@@ -6,10 +6,10 @@ import types
 
 import numpy as np
 
-from AffineInspectorLib import paneldata
-from AffineInspectorLib.findings import ERROR
-from AffineInspectorLib.report import RUN_SUMMARY_THRESHOLD
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.report import RUN_SUMMARY_THRESHOLD
+from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.geometry.findings import ERROR
+from AffineInspectorLib.ui import paneldata
 from conftest import case
 
 

@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from AffineInspectorLib import synthetic
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom import synthetic
+from AffineInspectorLib.dicom.series import inspectPaths
 
 angles = st.floats(-180, 180, allow_nan=False)
 geometry = st.fixed_dictionaries(

@@ -14,7 +14,7 @@ import nibabel
 import numpy as np
 import pytest
 
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import assertSameVoxelCentres, case, dcm2niixExecutable
 
 NIFTI_REFERENCES = [

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import case
 
 GE_TILT_SLICES = list(range(1, 28))

@@ -8,9 +8,10 @@ import SimpleITK as sitk
 import slicer
 from slicer import util as slicerUtil
 
-from AffineInspectorLib import affines, scenario
-from AffineInspectorLib.host import StandaloneHost, addAcquisitionTransformIfNeeded
-from AffineInspectorLib.mrmllogic import VolumeGeometryLogic, ijkToWorld
+from AffineInspectorLib.geometry import affines
+from AffineInspectorLib.mrml import scenario
+from AffineInspectorLib.mrml.host import StandaloneHost, addAcquisitionTransformIfNeeded
+from AffineInspectorLib.mrml.logic import VolumeGeometryLogic, ijkToWorld
 from conftest import case, treeDigest
 
 
@@ -244,7 +245,7 @@ def test_self_test_scenario_on_slicer_core(tmp_path, host, logic):
 
 
 def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
-    from AffineInspectorLib.mrmllogic import Cancelled
+    from AffineInspectorLib.mrml.logic import Cancelled
 
     (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
     calls = []
@@ -259,7 +260,7 @@ def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
 
 
 def test_not_from_dicom_is_a_clear_error(host, logic):
-    from AffineInspectorLib.mrmllogic import GeometryError
+    from AffineInspectorLib.mrml.logic import GeometryError
 
     node = addVolume(host.scene, np.zeros(SHAPE_KJI), inputMatrix(), "plain")
     with pytest.raises(GeometryError, match="not loaded from DICOM"):

@@ -25,14 +25,13 @@ import numpy as np
 import slicer
 import vtk
 
+from ..geometry.formats import COPY_FORMATS, formatGeometry
+from ..mrml.logic import INTERPOLATIONS, Cancelled, GeometryError, volumeInfo, volumeNodes
 from . import paneldata
-from .formats import COPY_FORMATS, formatGeometry
-from .mrmllogic import INTERPOLATIONS, Cancelled, GeometryError, volumeInfo, volumeNodes
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
-UI_FILE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Resources", "UI", "AffineInspector.ui"
-)
+_MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
 """The panel's Qt Designer file (next to the module, as Slicer's resourcePath finds it)."""
 
 _TABS = {"geometry": 0, "slices": 1, "findings": 2}

@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .findings import SEVERITIES, Finding
+from ..geometry.findings import SEVERITIES, Finding
 from .series import InspectionResult, SeriesGeometry
 
 RUN_SUMMARY_THRESHOLD = 4

@@ -24,9 +24,17 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
 
+from ..geometry.findings import INFO, WARNING, Finding
+from ..geometry.sliceheader import (
+    SliceHeader,
+    firstItem,
+    firstValue,
+    joinedValues,
+    optionalFloat,
+    optionalInt,
+    setGeometry,
+)
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
-from .findings import INFO, WARNING, Finding
-from .sliceheader import SliceHeader, firstItem, firstValue, joinedValues, optionalFloat, optionalInt, setGeometry
 
 
 class UnreadableFileError(Exception):

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import List, Optional, Sequence
 
-from .host import VOLUME_EXTENSIONS
+from ..mrml.host import VOLUME_EXTENSIONS
 
 DEFAULT_SIZE = (1000, 1100)
 
@@ -30,8 +30,8 @@ class MainWindow:
     """The standalone window: File menu, the panel, a status bar. ``window`` is the QMainWindow."""
 
     def __init__(self, *, reportError=None):
-        from .host import StandaloneHost
-        from .mrmllogic import VolumeGeometryLogic
+        from ..mrml.host import StandaloneHost
+        from ..mrml.logic import VolumeGeometryLogic
         from .panel import AffineInspectorPanel
         from .qtcompat import qt
 
@@ -67,7 +67,7 @@ class MainWindow:
         return nodes
 
     def _openDICOM(self, paths: Sequence[str]) -> List:
-        from .mrmllogic import GeometryError
+        from ..mrml.logic import GeometryError
 
         dialog, callback = self.panel.progressDialog("Reading DICOM headers")
         earlierErrors = dict(self.host.loadErrors)

@@ -14,8 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import affines, checks
-from .findings import ERROR, INFO, WARNING, Finding, Tolerances
+from ..geometry import affines, checks
+from ..geometry.findings import ERROR, INFO, WARNING, Finding, Tolerances
 from .headers import SliceHeader, findFiles, readAll
 from .slicersort import sortLikeSlicer
 

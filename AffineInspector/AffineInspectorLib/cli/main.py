@@ -12,10 +12,10 @@ import os
 import sys
 from typing import List, Optional
 
-from .findings import SEVERITIES, Tolerances
-from .report import toJSON, toText
-from .series import inspectPaths
-from .synthetic import builtInSampleSpec, writeSeries
+from ..dicom.report import toJSON, toText
+from ..dicom.series import inspectPaths
+from ..dicom.synthetic import builtInSampleSpec, writeSeries
+from ..geometry.findings import SEVERITIES, Tolerances
 
 EXIT_OK, EXIT_NO_DICOM, EXIT_USAGE, EXIT_FINDINGS = 0, 1, 2, 3
 
@@ -133,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if arguments.command == "sample":
         return _sample(arguments.folder)
     if arguments.command in ("compare", "resample"):
-        from . import clislicer  # slicer-core only when needed
+        from . import slicercommands as clislicer  # slicer-core only when needed
 
         return clislicer.compare(arguments) if arguments.command == "compare" else clislicer.resample(arguments)
     return _inspect(arguments)
@@ -158,7 +158,7 @@ def _inspect(arguments) -> int:
             sys.stdout.write(toJSON(result) + "\n")
         return EXIT_NO_DICOM
     if arguments.slicer:
-        from . import clislicer
+        from . import slicercommands as clislicer
 
         return clislicer.inspectWithSlicer(arguments, result, _exitForFindings)
     sys.stdout.write(toJSON(result) + "\n" if arguments.json else toText(result))
@@ -176,8 +176,8 @@ def _exitForFindings(arguments, result) -> int:
 
 def _gui(arguments) -> int:
     try:
-        from . import gui
-        from .qtcompat import qt  # noqa: F401  (PySide6 present?)
+        from ..ui import window as gui
+        from ..ui.qtcompat import qt  # noqa: F401  (PySide6 present?)
     except ImportError as error:
         sys.stderr.write(
             f"affine-inspector: the window needs PySide6 and slicer-core ({error}); install them with: "

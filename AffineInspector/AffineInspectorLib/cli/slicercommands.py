@@ -11,15 +11,15 @@ import json
 import os
 import sys
 
-from .report import jsonDefault, toText
+from ..dicom.report import jsonDefault, toText
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 
 
 def _host():
     try:
-        from .host import StandaloneHost
-        from .mrmllogic import VolumeGeometryLogic
+        from ..mrml.host import StandaloneHost
+        from ..mrml.logic import VolumeGeometryLogic
     except ImportError as error:
         sys.stderr.write(
             f"affine-inspector: this command needs Slicer's libraries ({error}); "
@@ -84,7 +84,7 @@ def compare(arguments) -> int:
     host, logic = _host()
     if host is None:
         return EXIT_USAGE
-    from .mrmllogic import GeometryError
+    from ..mrml.logic import GeometryError
 
     try:
         volume = host.load(arguments.volume)
@@ -107,7 +107,7 @@ def compare(arguments) -> int:
 
 def resample(arguments) -> int:
     output = arguments.output
-    from .host import VOLUME_EXTENSIONS
+    from ..mrml.host import VOLUME_EXTENSIONS
 
     if not output.lower().endswith(VOLUME_EXTENSIONS):
         sys.stderr.write(f"affine-inspector: --output must end with one of {', '.join(VOLUME_EXTENSIONS)}.\n")
@@ -122,7 +122,7 @@ def resample(arguments) -> int:
     host, logic = _host()
     if host is None:
         return EXIT_USAGE
-    from .mrmllogic import GeometryError
+    from ..mrml.logic import GeometryError
 
     try:
         volume = host.load(arguments.input, labelmap=arguments.label)

@@ -15,8 +15,9 @@ from typing import Callable, List
 
 import numpy as np
 
-from . import affines, synthetic
-from .crosscheck import CORNER_TOLERANCE_MM
+from ..dicom import synthetic
+from ..geometry import affines
+from ..geometry.crosscheck import CORNER_TOLERANCE_MM
 
 REGULAR_SPEC = synthetic.SeriesSpec(
     rows=24,

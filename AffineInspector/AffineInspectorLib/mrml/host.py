@@ -26,10 +26,10 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
-from . import crosscheck
-from .findings import Finding
-from .mrmllogic import GeometryError, ProgressCallback, dicomSlices, ijkToRAS
-from .series import InspectionResult, SeriesGeometry, inspectPaths
+from ..dicom.series import InspectionResult, SeriesGeometry, inspectPaths
+from ..geometry import crosscheck
+from ..geometry.findings import Finding
+from .logic import GeometryError, ProgressCallback, dicomSlices, ijkToRAS
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 

@@ -22,11 +22,11 @@ import numpy as np
 import slicer
 import vtk
 
-from . import affines, crosscheck
-from .findings import Tolerances
-from .headers import UnreadableFileError, readSliceHeaders
-from .series import SeriesGeometry, analyseSeries
-from .slicersort import sortLikeSlicer
+from ..dicom.headers import UnreadableFileError, readSliceHeaders
+from ..dicom.series import SeriesGeometry, analyseSeries
+from ..dicom.slicersort import sortLikeSlicer
+from ..geometry import affines, crosscheck
+from ..geometry.findings import Tolerances
 
 ProgressCallback = Callable[[str, float], bool]
 """``progressCallback(label, fraction) -> cancelled``: return True to stop."""

@@ -19,8 +19,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .findings import ERROR, INFO, WARNING, worstSeverity
-from .report import formatMatrix, perSliceRuns, sliceRanges
+from ..dicom.report import formatMatrix, perSliceRuns, sliceRanges
+from ..geometry.findings import ERROR, INFO, WARNING, worstSeverity
 
 SEVERITY_COLOURS = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
 """Row background per worst severity (light, so black text stays readable)."""

@@ -27,7 +27,7 @@ import os
 import struct
 from typing import Callable, Dict, Optional, Tuple
 
-from .sliceheader import SliceHeader, optionalFloat, orientationProblem, spacingProblem
+from ..geometry.sliceheader import SliceHeader, optionalFloat, orientationProblem, spacingProblem
 
 _FIRST_READ = 16 * 1024  # a typical CT/MR header (with private groups) is 2-10 KiB
 _MAX_VALUE_READ = 1024 * 1024  # a wanted value larger than this is left to pydicom
