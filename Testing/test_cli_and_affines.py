@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import os
 
+import hypothesis
+import hypothesis.extra.numpy
+import hypothesis.strategies
+import nibabel
 import nibabel.nicom.dicomwrappers as dicomwrappers
+import nibabel.orientations
 import numpy as np
 import pydicom
 import pytest
@@ -106,3 +111,61 @@ def test_voxel_to_voxel():
     b = affines.ijkToLPSFromDICOM((10, 0, 0), (1, 0, 0, 0, 1, 0), (2.0, 2.0), (0, 0, 2))
     mapping = affines.voxelToVoxel(a, b)
     np.testing.assert_allclose(b @ mapping @ [4, 6, 8, 1], a @ [4, 6, 8, 1])
+
+
+# --------------------------------------------------------------------------- nibabel as the oracle of the numpy ports
+
+ALL_CODES = [a + b + c for a in "LR" for b in "PA" for c in "IS"]
+ALL_FRAMES = [
+    "".join(order)
+    for codes in ALL_CODES
+    for order in {(codes[p], codes[q], codes[r]) for p, q, r in __import__("itertools").permutations(range(3))}
+]
+
+
+def hasExactTies(matrix) -> bool:
+    """Two directions equally close to one axis: which one wins is rounding noise, in nibabel as here."""
+    left, _, right = np.linalg.svd(matrix / np.linalg.norm(matrix, axis=0))
+    magnitudes = np.sort(np.abs(left @ right), axis=None)
+    return bool(np.any(np.diff(magnitudes) < 1e-9))
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    matrix=hypothesis.extra.numpy.arrays(
+        float, (3, 3), elements=hypothesis.strategies.floats(-100, 100, allow_nan=False, width=64)
+    )
+)
+def test_axis_codes_equal_nibabels_aff2axcodes(matrix):
+    hypothesis.assume(abs(np.linalg.det(matrix)) > 1e-3 * max(1.0, np.abs(matrix).max()) ** 3)
+    hypothesis.assume(not hasExactTies(matrix))
+    affine = np.eye(4)
+    affine[:3, :3] = matrix
+    assert affines.axisCodes(affine) == tuple(nibabel.orientations.aff2axcodes(affine))
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+def test_frame_change_equals_nibabels_ornt_transform(frame):
+    transform = nibabel.orientations.ornt_transform(
+        nibabel.orientations.axcodes2ornt(tuple("LPS")), nibabel.orientations.axcodes2ornt(tuple(frame))
+    )
+    expected = np.zeros((4, 4))
+    expected[3, 3] = 1.0
+    for source, (target, flip) in enumerate(transform):
+        expected[int(target), source] = flip
+    np.testing.assert_array_equal(affines.frameChange("LPS", frame), expected)
+
+
+@pytest.mark.parametrize(
+    "matrix", [np.zeros((4, 4)), np.diag([1.0, 0.0, 1.0, 1.0]), np.diag([np.nan, 1, 1, 1]), np.full((4, 4), np.inf)]
+)
+def test_axis_codes_of_degenerate_matrices_are_none(matrix):
+    assert affines.axisCodes(matrix) is None
+
+
+def test_flip_of_points_and_matrices_agree():
+    matrix = affines.ijkToLPSFromDICOM((1, 2, 3), (0, 1, 0, 0, 0, -1), (1.0, 1.0), (-2, 0, 0))
+    point = matrix @ [3, 4, 5, 1]
+    np.testing.assert_allclose(affines.lpsToRAS(matrix) @ [3, 4, 5, 1], np.append(affines.lpsToRAS(point[:3]), 1))
+    with pytest.raises(ValueError, match='"values"'):
+        affines.lpsToRAS(np.zeros((2, 2)))

@@ -22,13 +22,16 @@ Conventions used throughout (stated once here, repeated in each docstring):
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
-from nibabel import orientations
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 """Maps LPS coordinates to RAS (its own inverse)."""
+
+_AXIS_OF_LETTER = {"L": (0, -1), "R": (0, 1), "P": (1, -1), "A": (1, 1), "I": (2, -1), "S": (2, 1)}
+"""Axis code letter -> (RAS axis, sign of that letter's direction along it)."""
+_LETTERS = (("L", "R"), ("P", "A"), ("I", "S"))
 
 _KJI_TO_IJK = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], dtype=float)
 _RCS_TO_IJK = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
@@ -80,17 +83,31 @@ def sliceNormal(orientation: Sequence[float]) -> np.ndarray:
     return np.cross(orientation[:3], orientation[3:6])
 
 
-def lpsToRAS(matrix: np.ndarray) -> np.ndarray:
-    """Re-express an ``*ToLPS`` 4x4 matrix in RAS: ``diag(-1, -1, 1, 1) . matrix``.
+def lpsToRAS(values: np.ndarray) -> np.ndarray:
+    """Flip between LPS and RAS: negate x and y. The one flip every module uses (it is its own inverse).
 
-    The index convention of the input is kept.
+    ``values`` is a 4x4 ``*ToLPS`` (or ``*ToRAS``) matrix, which is re-expressed
+    in the other frame as ``diag(-1, -1, 1, 1) . matrix`` (index convention
+    kept), or an array of points of shape ``(..., 3)`` in one frame, returned
+    in the other.
+
+    Examples
+    --------
+    >>> lpsToRAS(np.array([1.0, 2.0, 3.0]))
+    array([-1., -2.,  3.])
+    >>> bool(np.array_equal(rasToLPS(lpsToRAS(np.eye(4))), np.eye(4)))
+    True
     """
-    return LPS_TO_RAS @ np.asarray(matrix, dtype=float)
+    array = np.asarray(values, dtype=float)
+    if array.shape == (4, 4):
+        return LPS_TO_RAS @ array
+    if array.shape[-1:] == (3,):
+        return array * LPS_TO_RAS.diagonal()[:3]
+    raise ValueError(f'Argument "values" must be a 4x4 matrix or points of shape (..., 3), got shape {array.shape}')
 
 
-def rasToLPS(matrix: np.ndarray) -> np.ndarray:
-    """Re-express an ``*ToRAS`` 4x4 matrix in LPS (the same flip as :func:`lpsToRAS`)."""
-    return LPS_TO_RAS @ np.asarray(matrix, dtype=float)
+rasToLPS = lpsToRAS
+"""The same flip, named for the other direction."""
 
 
 def frameChange(fromCodes: str, toCodes: str) -> np.ndarray:
@@ -98,36 +115,38 @@ def frameChange(fromCodes: str, toCodes: str) -> np.ndarray:
 
     Frames are three-letter axis codes such as ``"LPS"``, ``"RAS"``, ``"LPI"``
     or ``"ASL"``; each letter is the direction in which that coordinate
-    increases. Parsing and the permutation are nibabel's
-    (``nibabel.orientations.axcodes2ornt`` / ``ornt_transform``).
+    increases (nibabel's axis-code convention).
 
     Raises
     ------
     ValueError
         If either code is not a permutation of one letter from each of the
         pairs L/R, P/A, I/S.
+
+    Examples
+    --------
+    >>> frameChange("LPS", "RAS")[:3, :3].diagonal().tolist()
+    [-1.0, -1.0, 1.0]
     """
-    source = _orientationOfCodes(fromCodes, "fromCodes")
-    target = _orientationOfCodes(toCodes, "toCodes")
-    transform = orientations.ornt_transform(source, target)
+    source = _axesOfCodes(fromCodes, "fromCodes")
+    target = _axesOfCodes(toCodes, "toCodes")
+    # Source coordinate n runs along RAS axis source[n][0] with sign source[n][1]; likewise for the target.
     matrix = np.zeros((4, 4))
     matrix[3, 3] = 1.0
-    for sourceAxis, (targetAxis, flip) in enumerate(transform):
-        matrix[int(targetAxis), sourceAxis] = flip
+    for sourceIndex, (axis, sign) in enumerate(source):
+        targetIndex = next(index for index, (targetAxis, _) in enumerate(target) if targetAxis == axis)
+        matrix[targetIndex, sourceIndex] = sign * target[targetIndex][1]
     return matrix
 
 
-def _orientationOfCodes(codes: str, argumentName: str) -> np.ndarray:
-    codes = str(codes).upper()
-    if len(codes) != 3:
+def _axesOfCodes(codes: str, argumentName: str) -> Tuple[Tuple[int, int], ...]:
+    text = str(codes).upper()
+    if len(text) != 3 or any(letter not in _AXIS_OF_LETTER for letter in text):
         raise ValueError(f"{argumentName} must be 3 axis letters such as 'RAS' or 'LPS', got {codes!r}")
-    try:
-        ornt = orientations.axcodes2ornt(tuple(codes))
-    except Exception as error:  # nibabel raises ValueError or KeyError
-        raise ValueError(f"{argumentName}={codes!r} is not a valid axis code: {error}") from error
-    if np.isnan(ornt).any() or sorted(ornt[:, 0].astype(int)) != [0, 1, 2]:
+    axes = tuple(_AXIS_OF_LETTER[letter] for letter in text)
+    if sorted(axis for axis, _ in axes) != [0, 1, 2]:
         raise ValueError(f"{argumentName}={codes!r} must use one letter from each of L/R, P/A, I/S")
-    return ornt
+    return axes
 
 
 def inFrame(matrixLPS: np.ndarray, codes: str) -> np.ndarray:
@@ -157,16 +176,46 @@ def ijkToRCS(matrix: np.ndarray) -> np.ndarray:
     return np.asarray(matrix, dtype=float) @ _RCS_TO_IJK
 
 
-def axisCodes(matrix: np.ndarray, frame: str = "RAS") -> tuple:
+def axisCodes(matrix: np.ndarray, frame: str = "RAS") -> Optional[Tuple[str, str, str]]:
     """Return the patient direction each index axis points to most, e.g. ``('L', 'P', 'S')``.
 
     ``matrix`` maps an index (any order) to patient frame ``frame``; the
     answer has one letter per index axis, in that index order, and does not
-    depend on the frame the matrix is expressed in. Uses
-    ``nibabel.orientations.aff2axcodes`` on the RAS form.
+    depend on the frame the matrix is expressed in. The rule is nibabel's
+    ``orientations.io_orientation`` (closest rotation by polar decomposition,
+    then the largest component of each column, axes taken greedily), ported
+    so that this layer needs numpy only; the tests compare it with
+    ``nibabel.orientations.aff2axcodes``. ``None`` when the matrix has a
+    non-finite entry or a zero column (no direction to name).
+
+    Examples
+    --------
+    >>> axisCodes(np.diag([-0.9, -0.9, 2.5, 1.0]))
+    ('L', 'P', 'S')
+    >>> axisCodes(np.diag([-0.9, -0.9, 2.5, 1.0]), frame="LPS")
+    ('R', 'A', 'S')
     """
     matrixRAS = frameChange(frame, "RAS") @ np.asarray(matrix, dtype=float)
-    return tuple(orientations.aff2axcodes(matrixRAS))
+    rotationZoomShear = matrixRAS[:3, :3]
+    if not np.all(np.isfinite(rotationZoomShear)):
+        return None
+    zooms = np.sqrt(np.sum(rotationZoomShear * rotationZoomShear, axis=0))
+    if not np.all(np.isfinite(zooms)) or np.any(zooms == 0):
+        return None
+    left, singular, right = np.linalg.svd(rotationZoomShear / zooms)
+    if singular.min() <= singular.max() * 3 * np.finfo(float).eps:
+        return None
+    rotation = left @ right
+    codes = ["", "", ""]
+    # The most decided index axis (largest component) chooses first, as nibabel >= 5.2 does.
+    for column in np.argsort(np.min(-(rotation**2), axis=0), kind="stable").tolist():
+        values = rotation[:, column]
+        if np.allclose(values, 0):
+            return None
+        axis = int(np.argmax(np.abs(values)))
+        codes[column] = _LETTERS[axis][1 if values[axis] > 0 else 0]
+        rotation[axis, :] = 0  # each RAS axis names one index axis only
+    return (codes[0], codes[1], codes[2])
 
 
 def voxelToVoxel(ijkToRASFrom: np.ndarray, ijkToRASTo: np.ndarray) -> np.ndarray:

@@ -57,7 +57,7 @@ def cornersFromDICOM(slices: Sequence, columns: int, rows: int) -> np.ndarray:
         rowVector = columns * header.pixelSpacing[1] * rowDirection
         columnVector = rows * header.pixelSpacing[0] * columnDirection
         lps = position + _CORNER_OFFSETS[:, :1] * rowVector + _CORNER_OFFSETS[:, 1:] * columnVector
-        corners[index] = lps * np.array([-1.0, -1.0, 1.0])
+        corners[index] = affines.lpsToRAS(lps)
     return corners
 
 
@@ -96,7 +96,7 @@ def originExplanation(ijkToRAS, firstSlice) -> str:
     """Say which file's IPP the volume origin is, with the LPS to RAS sign flips spelled out."""
     origin = np.asarray(ijkToRAS, dtype=float)[:3, 3]
     position = np.asarray(firstSlice.position, dtype=float)
-    expected = position * np.array([-1.0, -1.0, 1.0])
+    expected = affines.lpsToRAS(position)
     distance = float(np.linalg.norm(origin - expected))
     text = (
         f"Slicer's origin (RAS, centre of voxel IJK 0,0,0) is ({_xyz(origin)}); the IPP of {firstSlice.label} "
