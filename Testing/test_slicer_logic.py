@@ -45,7 +45,7 @@ def test_regular_real_series_match_slicer_reader(dicomRoot, logic, host, name):
         assert check.withinTolerance, (name, check.maxCornerDeviationMm, check.messages)
         assert check.maxCornerDeviationMm < 1e-3
         # The engine's own affine agrees with what Slicer's reader built (voxel centres, RAS).
-        dicomRAS = np.asarray(check.dicom.ijkToRAS)
+        dicomRAS = np.asarray(check.dicom.IJKToRAS)
         assert np.allclose(dicomRAS, np.asarray(check.IJKToRAS), atol=1e-3), name
     assert treeDigest(folder) == before
 
@@ -58,7 +58,7 @@ def test_tilted_ge_ct_is_explained(dicomRoot, logic, host):
     assert check.deviations[0].deviationMm < 1e-3  # the first slice is where ITK puts the origin
     assert "18.5" in " ".join(check.messages) and "regularization" in " ".join(check.messages)
     assert "negate x and y" in check.originExplanation and "the same point" in check.originExplanation
-    assert check.sliceOrderVsInstanceNumber == "same"
+    assert check.instanceNumberOrder == "ascending"
 
 
 def test_regularization_puts_every_corner_on_its_ipp(dicomRoot, logic, host):
@@ -245,7 +245,7 @@ def test_self_test_scenario_on_slicer_core(tmp_path, host, logic):
 
 
 def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
-    from AffineInspectorLib.mrml.logic import Cancelled
+    from AffineInspectorLib.geometry.progress import Cancelled
 
     (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
     calls = []

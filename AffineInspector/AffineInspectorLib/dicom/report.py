@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Dict, List, Sequence
+from typing import List, Optional, Sequence
 
-import numpy as np
-
-from ..geometry.findings import SEVERITIES, Finding
+from ..geometry import serialize
+from ..geometry.findings import SEVERITIES, Finding, perSliceRuns, sliceRanges
+from ..geometry.formats import formatMatrix
 from .series import InspectionResult, SeriesGeometry
 
-RUN_SUMMARY_THRESHOLD = 4
-"""A kind reported on more slices than this is summarized in one line, here and in the panel's Findings tab
-(every finding stays in JSON and the slice table)."""
 
-
-def formatMatrix(matrix: np.ndarray, indent: str = "    ", precision: int = 4) -> str:
-    """A 4x4 matrix as aligned monospace rows."""
-    cells = [[f"{value:.{precision}f}" for value in row] for row in np.asarray(matrix)]
-    width = max(len(cell) for row in cells for cell in row)
-    return "\n".join(indent + "[" + "  ".join(cell.rjust(width) for cell in row) + "]" for row in cells)
-
-
-def toJSON(result: InspectionResult, *, indent: int = 2) -> str:
-    """``{"series": [...], "unreadableFiles": [...], "cancelled": false}`` as JSON text."""
-    return json.dumps(result.toDict(), indent=indent, default=jsonDefault)
-
-
-def jsonDefault(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+def toJSON(result: InspectionResult, *, indent: Optional[int] = None) -> str:
+    """``{"series": [...], "unreadableFiles": [...], "cancelled": false}`` as strict JSON (compact by default)."""
+    return serialize.dumps(result, indent=indent)
 
 
 def toText(result: InspectionResult) -> str:
@@ -40,9 +20,9 @@ def toText(result: InspectionResult) -> str:
     parts = []
     for number, series in enumerate(result.series, start=1):
         parts.append(seriesText(series, number, len(result.series)))
-    if result.unreadable:
-        parts.append(f"Files not used ({len(result.unreadable)}):")
-        parts.extend(f"  {finding.severity.upper():7s} {finding.message}" for finding in result.unreadable)
+    if result.unreadableFiles:
+        parts.append(f"Files not used ({len(result.unreadableFiles)}):")
+        parts.extend(f"  {finding.severity.upper():7s} {finding.message}" for finding in result.unreadableFiles)
     if result.cancelled:
         parts.append("Cancelled: only the files read before cancelling are reported.")
     return "\n".join(parts) + "\n"
@@ -54,7 +34,7 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
         f"  [{series.modality or '?'}, {len(series.files)} file(s)]",
         f"  SeriesInstanceUID: {series.seriesInstanceUID or '(none)'}",
     ]
-    if series.ijkToLPS is None:
+    if series.IJKToLPS is None:
         lines.append("  No slice has usable geometry: no affine.")
     else:
         columns, rows, positions = series.dimensions
@@ -71,14 +51,14 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
             f"  Axis codes (i, j, k): {''.join(series.axisCodes)}    InstanceNumber order along k: "
             f"{series.instanceNumberOrder}",
             f"  Largest distance of a slice's IPP from the affine: {series.maxAffineErrorMm:.4g} mm",
-            "  ijkToLPS (DICOM patient frame; i = column, j = row, k = sorted slice):",
-            formatMatrix(series.ijkToLPS),
-            "  ijkToRAS (Slicer's IJKToRAS for this stack):",
-            formatMatrix(series.ijkToRAS),
+            "  IJKToLPS (DICOM patient frame; i = column, j = row, k = sorted slice):",
+            formatMatrix(series.IJKToLPS),
+            "  IJKToRAS (Slicer's IJKToRAS for this stack):",
+            formatMatrix(series.IJKToRAS),
             "",
             sliceTable(series),
         ]
-    lines += ["", findingsText(series.warnings)]
+    lines += ["", findingsText(series.findings)]
     if series.slicerSortWarning:
         lines.append("  Slicer's DICOMUtils.getSortedImageFiles would say:")
         lines += ["    " + line for line in series.slicerSortWarning.strip().splitlines()]
@@ -127,15 +107,6 @@ def findingsText(findings: Sequence[Finding]) -> str:
     return "\n".join(lines)
 
 
-def perSliceRuns(findings: Sequence[Finding]) -> Dict[str, List[Finding]]:
-    """The per-slice findings of each kind found on more than RUN_SUMMARY_THRESHOLD slices, by kind."""
-    bySliceKind: Dict[str, List[Finding]] = {}
-    for finding in findings:
-        if finding.slice is not None:
-            bySliceKind.setdefault(finding.kind, []).append(finding)
-    return {kind: group for kind, group in bySliceKind.items() if len(group) > RUN_SUMMARY_THRESHOLD}
-
-
 def _findingLine(finding: Finding) -> str:
     where = "series" if finding.slice is None else f"slice {finding.slice}"
     return f"    {finding.severity.upper():7s} {finding.kind:26s} {where:10s} {finding.message}"
@@ -150,17 +121,3 @@ def _summaryLine(group: List[Finding]) -> str:
         f"    {group[0].severity.upper():7s} {group[0].kind:26s} {len(group)} slices ({slices}){valueText}; "
         f"first: {group[0].message}"
     )
-
-
-def sliceRanges(indices: Sequence[int]) -> str:
-    """Slice indices as ranges: ``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
-    indices = sorted(indices)
-    ranges = []
-    start = previous = indices[0]
-    for index in indices[1:]:
-        if index != previous + 1:
-            ranges.append((start, previous))
-            start = index
-        previous = index
-    ranges.append((start, previous))
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)

@@ -2,7 +2,7 @@
 
 Used for the built-in sample (a gantry-tilted CT with a missing slice), the
 property tests, the Slicer self-test and the benchmark. Every series is
-described by a :class:`SeriesSpec`; :meth:`SeriesSpec.ijkToLPS` is the
+described by a :class:`SeriesSpec`; :meth:`SeriesSpec.IJKToLPS` is the
 ground-truth affine (Slicer IJK, LPS) of the slices that are written.
 """
 
@@ -75,7 +75,7 @@ class SeriesSpec:
                 indices.append(index)
         return indices
 
-    def ijkToLPS(self) -> np.ndarray:
+    def IJKToLPS(self) -> np.ndarray:
         """Ground truth for a regular series: Slicer IJK to LPS (first written slice at k = 0)."""
         first = self.writtenIndices()[0]
         matrix = np.eye(4)

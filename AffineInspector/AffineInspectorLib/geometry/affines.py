@@ -37,7 +37,7 @@ _KJI_TO_IJK = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]],
 _RCS_TO_IJK = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], dtype=float)
 
 
-def ijkToLPSFromDICOM(
+def IJKToLPSFromDICOM(
     firstPosition: Sequence[float],
     orientation: Sequence[float],
     pixelSpacing: Sequence[float],

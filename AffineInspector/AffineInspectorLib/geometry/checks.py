@@ -1,20 +1,49 @@
-"""The per-slice and per-series geometry checks.
+"""The geometry checks, in two registered families (as Slicer's DICOMPatcher rules and SegmentStatistics plugins).
 
-Each function takes slices (and the tolerances) and returns a list of
-:class:`~AffineInspectorLib.findings.Finding`; ``slice`` in a finding is the
-index in sorted order. What each check corresponds to in Slicer, dcm2niix,
-dicom2nifti, dicom-numpy, nibabel, highdicom and GDCM is listed in README
-("What each finding means").
+* **Admission rules** run on a series' slices as found, before sorting:
+  ``rule(slices, limits) -> Admission`` (the findings, and the slices kept
+  for the stack). Registered in :data:`ADMISSION_RULES`, applied in order.
+* **Stack checks** judge the measurements of the sorted
+  :class:`~.stack.Stack`: ``check(stack, limits) -> List[Finding]``;
+  ``slice`` in a finding is the row in sorted order. Registered in
+  :data:`STACK_CHECKS` with :func:`stackCheck`.
+
+A check never edits another check's findings (findings are immutable). What
+each check corresponds to in Slicer, dcm2niix, dicom2nifti, dicom-numpy,
+nibabel, highdicom and GDCM is listed in README ("What each finding means").
 """
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import statistics
+from typing import Callable, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
 from . import affines
 from .findings import ERROR, INFO, WARNING, Finding, Tolerances
+from .sliceheader import SliceHeader
+from .stack import Stack
+
+
+class Admission(NamedTuple):
+    """An admission rule's verdict: its findings, and the slices it keeps for the stack."""
+
+    findings: List[Finding]
+    kept: List[SliceHeader]
+
+
+AdmissionRule = Callable[[Sequence[SliceHeader], Tolerances], Admission]
+StackCheck = Callable[[Stack, Tolerances], List[Finding]]
+
+STACK_CHECKS: List[StackCheck] = []
+"""Every stack check, in the order their findings are listed."""
+
+
+def stackCheck(check: StackCheck) -> StackCheck:
+    """Register a stack check (decorator)."""
+    STACK_CHECKS.append(check)
+    return check
 
 
 def _where(index: int, header) -> str:
@@ -22,8 +51,8 @@ def _where(index: int, header) -> str:
     return f"slice {index} ({header.label}{number})"
 
 
-def multiFrame(slices) -> List[Finding]:
-    """One ``multiFrame`` info finding per multi-frame file."""
+def multiFrame(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
+    """One ``multiFrame`` info finding per multi-frame file; every slice is kept."""
     findings = []
     seen = set()
     for header in slices:
@@ -41,12 +70,12 @@ def multiFrame(slices) -> List[Finding]:
                     unit="frames",
                 )
             )
-    return findings
+    return Admission(findings, list(slices))
 
 
-def missingGeometry(slices) -> List[Finding]:
-    """``missingGeometry`` (error) for each slice whose IPP, IOP or PixelSpacing is missing or invalid."""
-    return [
+def missingGeometry(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
+    """``missingGeometry`` (error) for each slice whose IPP, IOP or PixelSpacing is missing or invalid; left out."""
+    findings = [
         Finding(
             "missingGeometry",
             ERROR,
@@ -57,15 +86,18 @@ def missingGeometry(slices) -> List[Finding]:
         for header in slices
         if not header.hasGeometry
     ]
+    return Admission(findings, [header for header in slices if header.hasGeometry])
 
 
-def orientationMismatch(slices, reference, limits: Tolerances) -> List[Finding]:
-    """``orientationMismatch`` (error) where a slice's IOP turns away from the reference (first file's).
+def orientationMismatch(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
+    """``orientationMismatch`` (error) where a slice's IOP turns away from the first slice's; those are left out.
 
-    ``slice`` in each finding is the index into ``slices``; the caller leaves
-    these slices out of the stack, as Slicer's scalar-volume plugin splits a
-    series by orientation.
+    As Slicer's scalar-volume plugin splits a series by orientation. The
+    findings have no ``slice``: a slice left out has no sorted index.
     """
+    if not slices:
+        return Admission([], [])
+    reference = slices[0]
     findings = []
     referenceOrientation = np.asarray(reference.orientation)
     orientations = np.asarray([header.orientation for header in slices], dtype=float)
@@ -82,21 +114,26 @@ def orientationMismatch(slices, reference, limits: Tolerances) -> List[Finding]:
                 f"{header.label}: ImageOrientationPatient differs from the first file's ({reference.label}) by "
                 f"{angle:.4g} deg. Left out of this volume: Slicer's scalar-volume plugin loads slices of another "
                 f"orientation as a separate volume, and one affine cannot place both.",
-                slice=index,
                 file=header.file,
                 value=angle,
                 tolerance=limits.orientationToleranceDeg,
                 unit="deg",
             )
         )
-    return findings
+    mismatched = set(np.flatnonzero(angles > limits.orientationToleranceDeg).tolist())
+    return Admission(findings, [header for index, header in enumerate(slices) if index not in mismatched])
 
 
-def nonOrthonormalOrientation(ordered, limits: Tolerances) -> List[Finding]:
+ADMISSION_RULES: Tuple[AdmissionRule, ...] = (multiFrame, missingGeometry, orientationMismatch)
+"""Applied in this order; each sees the slices the previous one kept."""
+
+
+@stackCheck
+def nonOrthonormalOrientation(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``nonOrthonormalOrientation`` (warning) once per distinct IOP that is not unit or not perpendicular."""
     findings = []
     reported = set()
-    for index, header in enumerate(ordered):
+    for index, header in enumerate(stack.ordered):
         if header.orientation in reported:
             continue
         reported.add(header.orientation)
@@ -127,8 +164,10 @@ def nonOrthonormalOrientation(ordered, limits: Tolerances) -> List[Finding]:
     return findings
 
 
-def mixedAttributes(ordered, reference, limits: Tolerances) -> List[Finding]:
+@stackCheck
+def mixedAttributes(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``mixedImageSize``, ``mixedPixelSpacing`` and ``mixedFrameOfReference`` (errors) against the reference slice."""
+    ordered, reference = stack.ordered, stack.reference
     findings = []
     spacingDifferences = np.max(
         np.abs(np.asarray([header.pixelSpacing for header in ordered]) - np.asarray(reference.pixelSpacing)), axis=1
@@ -183,12 +222,14 @@ def mixedAttributes(ordered, reference, limits: Tolerances) -> List[Finding]:
     return findings
 
 
-def positionRepeats(ordered, groups, volumes: int, repeatedBy: Optional[str], limits: Tolerances) -> List[Finding]:
-    """``notAVolume`` (all slices at one position), ``duplicatePosition`` (irregular repeats), or 4D info.
+@stackCheck
+def positionRepeats(stack: Stack, limits: Tolerances) -> List[Finding]:
+    """``notAVolume`` (all slices at one position) or ``duplicatePosition`` (irregular repeats).
 
     Repeats that follow a regular pattern (every position M times) are a 4D
     series and not called duplicates.
     """
+    ordered, groups = stack.ordered, stack.groups
     if len(groups) == 1 and len(ordered) > 1:
         return [
             Finding(
@@ -201,7 +242,7 @@ def positionRepeats(ordered, groups, volumes: int, repeatedBy: Optional[str], li
                 unit="mm",
             )
         ]
-    if volumes > 1:
+    if stack.numberOfVolumes > 1:
         return []
     findings = []
     for group in groups:
@@ -230,7 +271,25 @@ _LOCAL_WINDOW = 3
 """Gaps on each side of a gap that define the local regular gap for ``missingSlice``."""
 
 
-def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Finding]:
+@stackCheck
+def singleSlice(stack: Stack, limits: Tolerances) -> List[Finding]:
+    """``singleSlice`` (warning): one slice, so the k axis is a guess; says which attribute it came from."""
+    if not stack.isSingleSlice:
+        return []
+    return [
+        Finding(
+            "singleSlice",
+            WARNING,
+            f"Only one slice position: there is no step to measure, so the k axis of the affine is the slice normal "
+            f"times {stack.step.thicknessMm:g} mm taken from {stack.step.source}. The volume is one voxel thick.",
+            value=float(stack.step.thicknessMm),
+            unit="mm",
+        )
+    ]
+
+
+@stackCheck
+def spacing(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``missingSlice`` and ``nonUniformSpacing`` (errors) for each gap that is not the regular one.
 
     A gap within ``n * spacingToleranceMm`` of ``n`` local gaps (n >= 2; the
@@ -239,6 +298,10 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
     missing slices. Any other gap further than ``spacingToleranceMm`` from the
     series' regular gap (the median of all gaps) is non-uniform spacing.
     """
+    stackRows = stack.positionRows
+    if len(stackRows) < 2:
+        return []
+    maxAffineErrorMm = stack.maxAffineErrorMm
     steps = [row.step for row in stackRows[1:]]
     regular = float(np.median(steps))
     findings = []
@@ -249,7 +312,7 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
         neighbours = (
             steps[max(0, position - _LOCAL_WINDOW) : position] + steps[position + 1 : position + 1 + _LOCAL_WINDOW]
         )
-        local = _median(neighbours) if neighbours else regular
+        local = statistics.median(neighbours) if neighbours else regular
         multiple = int(round(row.step / local)) if abs(local) > limits.duplicateToleranceMm else 0
         if multiple >= 2 and abs(row.step - multiple * local) <= multiple * limits.spacingToleranceMm:
             findings.append(
@@ -285,20 +348,18 @@ def spacing(stackRows, limits: Tolerances, maxAffineErrorMm: float) -> List[Find
     return findings
 
 
-def _median(values) -> float:
-    """Median of a short list (mean of the middle two for an even count, as ``numpy.median``)."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
-
-
-def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[Finding], float]:
+@stackCheck
+def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``gantryTilt`` (warning) per slice whose IPP step leaves the normal, and once for the series.
 
     The series tilt is the angle between ``IPP_last - IPP_first`` and the
     normal. GantryDetectorTilt (0018,1120) is compared when present; its
     sign convention is the vendor's, so magnitudes are compared.
     """
+    if stack.seriesTiltDeg is None:
+        return []
+    stackRows, unitNormal, seriesTilt = stack.positionRows, stack.unitNormal, stack.seriesTiltDeg
+    positions = stack.positions
     findings = []
     laterals = _lateralMm(np.diff([row.position for row in stackRows], axis=0), unitNormal)
     for row, lateral in zip(stackRows[1:], laterals.tolist()):
@@ -316,13 +377,12 @@ def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[F
                     unit="deg",
                 )
             )
-    seriesTilt = affines.lineAngleDegrees(np.subtract(stack[-1].position, stack[0].position), unitNormal)
-    tag = next((header.gantryDetectorTilt for header in stack if header.gantryDetectorTilt is not None), None)
+    tag = next((header.gantryDetectorTilt for header in positions if header.gantryDetectorTilt is not None), None)
     tagText = (
         "no GantryDetectorTilt (0018,1120) tag" if tag is None else f"GantryDetectorTilt (0018,1120) = {tag:g} deg"
     )
     agrees = tag is not None and abs(abs(tag) - seriesTilt) <= limits.tiltTagToleranceDeg
-    seriesLateral = _lateralMm(np.subtract(stack[-1].position, stack[0].position), unitNormal)
+    seriesLateral = _lateralMm(np.subtract(positions[-1].position, positions[0].position), unitNormal)
     if seriesTilt > limits.tiltToleranceDeg and seriesLateral > limits.tiltLateralToleranceMm:
         comparison = "the tag agrees" if agrees else "the tag does not agree: trust the positions"
         if tag is None:
@@ -334,7 +394,7 @@ def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[F
                 f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal "
                 f"(measured from IPP); {tagText}, {comparison}. The affine keeps the shear (as Slicer's reader and "
                 f"dcm2niix's sform do); tools that assume orthogonal voxels place slices up to "
-                f"{_lateralShiftMm(stack):.3g} mm off.",
+                f"{_lateralShiftMm(positions):.3g} mm off.",
                 value=float(seriesTilt),
                 tolerance=limits.tiltToleranceDeg,
                 unit="deg",
@@ -352,7 +412,7 @@ def gantryTilt(stack, stackRows, unitNormal, limits: Tolerances) -> Tuple[List[F
                 unit="deg",
             )
         )
-    return findings, float(seriesTilt)
+    return findings
 
 
 def _lateralMm(steps, unitNormal):
@@ -363,55 +423,36 @@ def _lateralMm(steps, unitNormal):
     return float(lengths) if lengths.ndim == 0 else lengths
 
 
-def _lateralShiftMm(stack) -> float:
+def _lateralShiftMm(positions: Sequence[SliceHeader]) -> float:
     """Largest in-plane offset (mm) of a slice from the first slice's origin projected along the normal."""
-    first = np.asarray(stack[0].position)
-    orientation = np.asarray(stack[0].orientation)
+    first = np.asarray(positions[0].position)
+    orientation = np.asarray(positions[0].orientation)
     normal = affines.sliceNormal(orientation)
     normal = normal / np.linalg.norm(normal)
-    offsets = np.asarray([header.position for header in stack], dtype=float) - first
+    offsets = np.asarray([header.position for header in positions], dtype=float) - first
     return float(np.max(_lateralMm(offsets, normal)))
 
 
-def instanceOrder(rows, groups, volumes: int) -> Tuple[List[Finding], str]:
+@stackCheck
+def instanceOrder(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``instanceOrderNotSpatial`` (warning) when InstanceNumber neither rises nor falls along k.
 
-    Checked for each volume of a 4D series on its own. Returns the findings
-    and ``"ascending"``, ``"descending"``, ``"notSpatial"``, ``"mixed"`` (volumes
-    of a 4D series disagree) or ``"unknown"`` (fewer than two InstanceNumbers).
+    The order itself is measured by :func:`.stack.instanceNumberTrend`, for
+    each volume of a 4D series on its own.
     """
-    trends = set()
-    for volume in range(volumes):
-        sequence = [rows[group[volume]] for group in groups if volume < len(group)]
-        numbered = [row for row in sequence if row.instanceNumber is not None]
-        if len(numbered) < 2:
-            continue
-        differences = [b.instanceNumber - a.instanceNumber for a, b in zip(numbered[:-1], numbered[1:])]
-        rising = all(d >= 0 for d in differences)
-        falling = all(d <= 0 for d in differences)
-        if rising and not falling:
-            trends.add("ascending")
-        elif falling and not rising:
-            trends.add("descending")
-        elif rising and falling:
-            trends.add("unknown")
-        else:
-            trend = 1 if sum(1 for d in differences if d > 0) >= sum(1 for d in differences if d < 0) else -1
-            breaking = next(
-                b for a, b in zip(numbered[:-1], numbered[1:]) if (b.instanceNumber - a.instanceNumber) * trend < 0
-            )
-            return [
-                Finding(
-                    "instanceOrderNotSpatial",
-                    WARNING,
-                    f"InstanceNumber does not follow slice position: at slice {breaking.index} ({breaking.file}) "
-                    f"InstanceNumber {breaking.instanceNumber} breaks the {'rising' if trend > 0 else 'falling'} "
-                    f"order. Slicer sorts by position, but a viewer or script that stacks by InstanceNumber (or by "
-                    f"file name) builds a different volume.",
-                    slice=breaking.index,
-                    file=breaking.file,
-                )
-            ], "notSpatial"
-    if len(trends) == 1:
-        return [], trends.pop()
-    return [], "mixed" if {"ascending", "descending"} <= trends else "unknown"
+    order = stack.instanceOrder
+    if order.order != "notSpatial":
+        return []
+    breaking = order.breakingRow
+    return [
+        Finding(
+            "instanceOrderNotSpatial",
+            WARNING,
+            f"InstanceNumber does not follow slice position: at slice {breaking.index} ({breaking.file}) "
+            f"InstanceNumber {breaking.instanceNumber} breaks the {'rising' if order.rising else 'falling'} "
+            f"order. Slicer sorts by position, but a viewer or script that stacks by InstanceNumber (or by "
+            f"file name) builds a different volume.",
+            slice=breaking.index,
+            file=breaking.file,
+        )
+    ]

@@ -1,6 +1,6 @@
 """Pure comparisons of a loaded volume's geometry with its DICOM files, and of two grids.
 
-No Slicer, VTK or Qt import. The MRML logic (:mod:`.mrmllogic`) reads the
+No Slicer, VTK or Qt import. The MRML logic (:mod:`..mrml.logic`) reads the
 matrices and world positions from nodes and calls these functions.
 
 Conventions: ``ijkToRAS`` maps Slicer IJK (i = column, j = row, k = slice)
@@ -21,6 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import affines
+from .stack import instanceNumberTrend
 
 CORNER_TOLERANCE_MM = 1e-3
 """Slicer's ``AcquisitionModeling.cornerEpsilon``: above this, Slicer calls the geometry irregular."""
@@ -77,9 +78,6 @@ class SliceDeviation:
     deviationMm: float
     slicerErrorMm: float
 
-    def toDict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 def sliceDeviations(loadedCorners: np.ndarray, dicomCorners: np.ndarray, slices: Sequence) -> List[SliceDeviation]:
     """Per-slice corner deviations between two ``(slices, 4, 3)`` corner arrays (same frame, same k order)."""
@@ -108,17 +106,10 @@ def originExplanation(ijkToRAS, firstSlice) -> str:
     return text + f": {distance:.4g} mm from the origin (an acquisition or other transform moves the volume)."
 
 
-def sliceOrderRelativeToInstanceNumber(slices: Sequence) -> str:
-    """``"same"``, ``"reversed"``, ``"mixed"`` or ``"unknown"``: InstanceNumber along k."""
-    numbers = [header.instanceNumber for header in slices if header.instanceNumber is not None]
-    if len(numbers) < 2:
-        return "unknown"
-    steps = np.diff(numbers)
-    if np.all(steps > 0):
-        return "same"
-    if np.all(steps < 0):
-        return "reversed"
-    return "mixed"
+def instanceNumberOrderAlongK(slices: Sequence) -> str:
+    """How InstanceNumber runs along the loaded volume's k: :func:`.stack.instanceNumberTrend`'s order
+    (``"ascending"``, ``"descending"``, ``"notSpatial"`` or ``"unknown"``), the same rule the checks use."""
+    return instanceNumberTrend([header.instanceNumber for header in slices])[0]
 
 
 def _xyz(values) -> str:
@@ -157,11 +148,6 @@ class GridComparison:
     resamplingFixes: bool
     voxelToVoxel: np.ndarray
     messages: List[str]
-
-    def toDict(self) -> dict:
-        result = dataclasses.asdict(self)
-        result["voxelToVoxel"] = np.asarray(self.voxelToVoxel).tolist()
-        return result
 
 
 def compareGrids(

@@ -9,44 +9,67 @@ means").
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
-
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"
-SEVERITIES = (ERROR, WARNING, INFO)
-"""Severity names, worst first."""
-
-KINDS = (
-    "missingGeometry",
-    "unreadableFile",
-    "orientationMismatch",
-    "nonOrthonormalOrientation",
-    "duplicatePosition",
-    "notAVolume",
-    "nonUniformSpacing",
-    "missingSlice",
-    "gantryTilt",
-    "instanceOrderNotSpatial",
-    "mixedImageSize",
-    "mixedPixelSpacing",
-    "mixedFrameOfReference",
-    "singleSlice",
-    "multiFrame",
-)
+import enum
+from typing import Dict, Iterable, List, Optional, Sequence
 
 
-@dataclasses.dataclass
+class _StrEnum(str, enum.Enum):
+    """A closed vocabulary whose members are plain strings in text and JSON (as highdicom's enums)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Severity(_StrEnum):
+    """How bad a finding is, worst first."""
+
+    ERROR = "error"
+    """The loaded volume will be wrong."""
+    WARNING = "warning"
+    """It may be wrong, or differ between tools."""
+    INFO = "info"
+
+
+class Kind(_StrEnum):
+    """What a finding is about; each is documented in README ("What each finding means")."""
+
+    missingGeometry = "missingGeometry"
+    unreadableFile = "unreadableFile"
+    orientationMismatch = "orientationMismatch"
+    nonOrthonormalOrientation = "nonOrthonormalOrientation"
+    duplicatePosition = "duplicatePosition"
+    notAVolume = "notAVolume"
+    nonUniformSpacing = "nonUniformSpacing"
+    missingSlice = "missingSlice"
+    gantryTilt = "gantryTilt"
+    instanceOrderNotSpatial = "instanceOrderNotSpatial"
+    mixedImageSize = "mixedImageSize"
+    mixedPixelSpacing = "mixedPixelSpacing"
+    mixedFrameOfReference = "mixedFrameOfReference"
+    singleSlice = "singleSlice"
+    multiFrame = "multiFrame"
+
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+SEVERITIES = tuple(Severity)
+"""Severities, worst first."""
+KINDS = tuple(Kind)
+
+
+@dataclasses.dataclass(frozen=True)
 class Finding:
-    """One geometry finding.
+    """One geometry finding; immutable (a check never edits another check's findings).
 
     Attributes
     ----------
     kind
-        One of :data:`KINDS`.
+        A :class:`Kind` (a plain string is converted; an unknown one raises ``ValueError``).
     severity
-        ``"error"`` (the loaded volume will be wrong), ``"warning"`` (it may be
-        wrong or differ between tools) or ``"info"``.
+        A :class:`Severity`: ``"error"`` (the loaded volume will be wrong),
+        ``"warning"`` (it may be wrong or differ between tools) or ``"info"``.
     slice
         Index of the slice in sorted order (Slicer's k), or ``None`` when the
         finding is about the whole series or about a file that is not a slice.
@@ -57,13 +80,13 @@ class Finding:
     tolerance
         The tolerance the value was compared with, in ``unit``.
     unit
-        ``"mm"``, ``"deg"``, ``"slices"``, ``""`` (dimensionless) or ``None``.
+        ``"mm"``, ``"deg"``, ``"slices"``, ``"frames"``, ``""`` (dimensionless) or ``None``.
     message
         Plain words: what, where, how much, and what it means for the volume.
     """
 
-    kind: str
-    severity: str
+    kind: Kind
+    severity: Severity
     message: str
     slice: Optional[int] = None
     file: Optional[str] = None
@@ -71,18 +94,21 @@ class Finding:
     tolerance: Optional[float] = None
     unit: Optional[str] = None
 
-    def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
-
-    def toDict(self) -> dict:
-        """Return a JSON-ready dict with the attribute names as keys."""
-        return dataclasses.asdict(self)
+    def __post_init__(self) -> None:
+        # Plain strings are accepted and stored as members; frozen, so through object.__setattr__.
+        object.__setattr__(self, "kind", _member(Kind, self.kind, "kind"))
+        object.__setattr__(self, "severity", _member(Severity, self.severity, "severity"))
 
 
-def worstSeverity(findings) -> Optional[str]:
+def _member(vocabulary, value, argumentName: str):
+    try:
+        return vocabulary(value)
+    except ValueError:
+        names = [str(member) for member in vocabulary]
+        raise ValueError(f'Argument "{argumentName}" must be one of {names}, got {value!r}') from None
+
+
+def worstSeverity(findings: Iterable[Finding]) -> Optional[Severity]:
     """Return the worst severity among ``findings`` (``None`` if there are none)."""
     present = {finding.severity for finding in findings}
     for severity in SEVERITIES:
@@ -95,7 +121,7 @@ def worstSeverity(findings) -> Optional[str]:
 class Tolerances:
     """Every tolerance the checks use, with its default and where it comes from.
 
-    All are keyword arguments of :func:`AffineInspectorLib.series.inspectPaths`;
+    All are keyword arguments of :func:`AffineInspectorLib.dicom.series.inspectPaths`;
     the main ones are command-line options.
     """
 
@@ -144,3 +170,31 @@ class Tolerances:
             if not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number, got {value!r}")
         return cls(**{name: float(value) for name, value in keywords.items()})
+
+
+RUN_SUMMARY_THRESHOLD = 4
+"""A kind reported on more slices than this is summarized in one line, here and in the panel's Findings tab
+(every finding stays in JSON and the slice table)."""
+
+
+def perSliceRuns(findings: Sequence[Finding]) -> Dict[str, List[Finding]]:
+    """The per-slice findings of each kind found on more than RUN_SUMMARY_THRESHOLD slices, by kind."""
+    bySliceKind: Dict[str, List[Finding]] = {}
+    for finding in findings:
+        if finding.slice is not None:
+            bySliceKind.setdefault(finding.kind, []).append(finding)
+    return {kind: group for kind, group in bySliceKind.items() if len(group) > RUN_SUMMARY_THRESHOLD}
+
+
+def sliceRanges(indices: Sequence[int]) -> str:
+    """Slice indices as ranges: ``[1, 2, 3, 7]`` -> ``"1-3, 7"``."""
+    indices = sorted(indices)
+    ranges = []
+    start = previous = indices[0]
+    for index in indices[1:]:
+        if index != previous + 1:
+            ranges.append((start, previous))
+            start = index
+        previous = index
+    ranges.append((start, previous))
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)

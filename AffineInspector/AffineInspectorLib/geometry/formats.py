@@ -104,3 +104,10 @@ def formatGeometry(formatName: str, IJKToRAS) -> str:
     if formatName not in COPY_FORMATS:
         raise ValueError(f"formatName must be one of {list(COPY_FORMATS)}, not {formatName!r}")
     return COPY_FORMATS[formatName](np.asarray(IJKToRAS, dtype=float))
+
+
+def formatMatrix(matrix: np.ndarray, indent: str = "    ", precision: int = 4) -> str:
+    """A 4x4 matrix as aligned monospace rows."""
+    cells = [[f"{value:.{precision}f}" for value in row] for row in np.asarray(matrix)]
+    width = max(len(cell) for row in cells for cell in row)
+    return "\n".join(indent + "[" + "  ".join(cell.rjust(width) for cell in row) + "]" for row in cells)

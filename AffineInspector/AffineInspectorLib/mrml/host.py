@@ -89,10 +89,10 @@ class StandaloneHost:
 
     def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List:
         """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`)."""
-        self.unreadable = list(result.unreadable)
+        self.unreadable = list(result.unreadableFiles)
         nodes = []
         for series in result.series:
-            if not series.files or series.ijkToLPS is None:
+            if not series.files or series.IJKToLPS is None:
                 self.loadErrors[series.seriesInstanceUID] = "no slice with usable geometry: not loaded"
                 continue
             try:

@@ -16,7 +16,7 @@ the parent transform chain (linear only); DICOM values are LPS.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import slicer
@@ -26,20 +26,11 @@ from ..dicom.headers import UnreadableFileError, readSliceHeaders
 from ..dicom.series import SeriesGeometry, analyseSeries
 from ..dicom.slicersort import sortLikeSlicer
 from ..geometry import affines, crosscheck
+from ..geometry.errors import GeometryError
 from ..geometry.findings import Tolerances
-
-ProgressCallback = Callable[[str, float], bool]
-"""``progressCallback(label, fraction) -> cancelled``: return True to stop."""
+from ..geometry.progress import Cancelled, ProgressCallback
 
 INTERPOLATIONS = ("nearest", "linear", "cubic")
-
-
-class GeometryError(Exception):
-    """A request the logic cannot carry out (message says why and what to do)."""
-
-
-class Cancelled(Exception):
-    """The progress callback asked to stop."""
 
 
 # --------------------------------------------------------------------------- matrices
@@ -110,9 +101,6 @@ class VolumeInfo:
     parentTransformLinear: Optional[bool]
     fromDICOM: bool
     numberOfInstances: int
-
-    def toDict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def volumeInfo(volumeNode) -> VolumeInfo:
@@ -217,15 +205,9 @@ class CrossCheck:
     withinTolerance: Optional[bool]
     deviations: List[crosscheck.SliceDeviation]
     originExplanation: str
-    sliceOrderVsInstanceNumber: str
+    instanceNumberOrder: str
     messages: List[str]
     dicom: Optional[SeriesGeometry]
-
-    def toDict(self) -> dict:
-        result = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
-        result["deviations"] = [deviation.toDict() for deviation in self.deviations]
-        result["dicom"] = self.dicom.toDict() if self.dicom is not None else None
-        return result
 
 
 def crossCheckVolume(
@@ -248,7 +230,7 @@ def crossCheckVolume(
         withinTolerance=None,
         deviations=[],
         originExplanation="",
-        sliceOrderVsInstanceNumber=crosscheck.sliceOrderRelativeToInstanceNumber(slices),
+        instanceNumberOrder=crosscheck.instanceNumberOrderAlongK(slices),
         messages=messages,
         dicom=analyseSeries(slices, limits) if slices else None,
     )
@@ -312,7 +294,7 @@ def _crossCheckMessages(result: CrossCheck, parent) -> List[str]:
     ]
     reasons = [
         finding.message
-        for finding in (result.dicom.warnings if result.dicom is not None else [])
+        for finding in (result.dicom.findings if result.dicom is not None else [])
         if finding.kind in _IRREGULAR_KINDS and (finding.kind != "gantryTilt" or finding.slice is None)
     ]
     if reasons:
@@ -451,7 +433,6 @@ class VolumeGeometryLogic:
 
 
 __all__ = [
-    "Cancelled",
     "CrossCheck",
     "GeometryError",
     "INTERPOLATIONS",

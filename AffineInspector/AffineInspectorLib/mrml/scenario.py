@@ -44,12 +44,12 @@ def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) 
     check = logic.crossCheck(regular)
     _assert(check.withinTolerance, f"regular series deviates by {check.maxCornerDeviationMm} mm")
     passed.append(f"regular series: Slicer geometry within {check.maxCornerDeviationMm:.2g} mm of every DICOM slice")
-    expected = affines.lpsToRAS(REGULAR_SPEC.ijkToLPS())
+    expected = affines.lpsToRAS(REGULAR_SPEC.IJKToLPS())
     loaded = np.asarray(check.IJKToRAS)
     _assert(np.allclose(loaded, expected, atol=1e-3), f"IJKToRAS\n{loaded}\nexpected\n{expected}")
     passed.append("regular series: IJKToRAS equals the ground truth within 1e-3")
-    _assert(check.sliceOrderVsInstanceNumber == "reversed", check.sliceOrderVsInstanceNumber)
-    passed.append("regular series: slice order reported reversed relative to InstanceNumber")
+    _assert(check.instanceNumberOrder == "descending", check.instanceNumberOrder)
+    passed.append("regular series: InstanceNumber reported descending along k")
     info = next(volume for volume in logic.volumes() if volume.nodeID == regular.GetID())
     _assert(info.fromDICOM and info.numberOfInstances == REGULAR_SPEC.numberOfSlices, str(info))
     passed.append("volume list: node marked as loaded from DICOM with one UID per slice")
@@ -60,7 +60,7 @@ def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) 
     # there is none. Either way the voxel grid itself is off by millimetres and the report says so.
     _assert(check.maxCornerDeviationWithoutTransformMm > 1.0, str(check.maxCornerDeviationWithoutTransformMm))
     _assert(check.withinTolerance == (check.parentTransform is not None), str(check.messages))
-    kinds = {finding.kind for finding in check.dicom.warnings}
+    kinds = {finding.kind for finding in check.dicom.findings}
     _assert({"gantryTilt", "missingSlice"} <= kinds, str(kinds))
     passed.append(
         f"tilted CT: voxel grid {check.maxCornerDeviationWithoutTransformMm:.3g} mm off its DICOM slices, reported "

@@ -19,14 +19,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import slicer
 import vtk
 
 from ..geometry.formats import COPY_FORMATS, formatGeometry
-from ..mrml.logic import INTERPOLATIONS, Cancelled, GeometryError, volumeInfo, volumeNodes
+from ..geometry.progress import Cancelled, ProgressCallback
+from ..mrml.logic import INTERPOLATIONS, GeometryError, volumeInfo, volumeNodes
 from . import paneldata
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
@@ -97,9 +98,6 @@ class SliceTableModel(qt.QAbstractTableModel):
         if role == qt.Qt.DisplayRole and orientation == qt.Qt.Horizontal:
             return paneldata.SLICE_COLUMNS[section]
         return None
-
-
-ProgressCallback = Callable[[str, float], bool]
 
 
 def _paintSeverity(item, severity: Optional[str]) -> None:

@@ -19,8 +19,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..dicom.report import formatMatrix, perSliceRuns, sliceRanges
-from ..geometry.findings import ERROR, INFO, WARNING, worstSeverity
+from ..geometry.findings import ERROR, INFO, WARNING, perSliceRuns, sliceRanges, worstSeverity
+from ..geometry.formats import formatMatrix
 
 SEVERITY_COLOURS = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
 """Row background per worst severity (light, so black text stays readable)."""
@@ -78,7 +78,7 @@ def volumeRow(info, check=None, error: str = "") -> VolumeRow:
     elif check is None:
         findingsText, toolTip = NOT_CHECKED, "Select the volume or press 'Check all' to read its DICOM files."
     else:
-        findings = check.dicom.warnings if check.dicom is not None else []
+        findings = check.dicom.findings if check.dicom is not None else []
         count, severity = len(findings), worstSeverity(findings)
         findingsText = str(count) + (f" ({severity})" if severity else "")
         toolTip = "\n".join(f"{finding.severity}: {finding.message}" for finding in findings[:10])
@@ -126,13 +126,13 @@ def geometryText(info, check=None, error: str = "") -> str:
         parts += ["", "DICOM files not read yet: select the volume again or press 'Check all'."]
         return "\n".join(parts) + "\n"
     series = check.dicom
-    if series is not None and series.ijkToLPS is not None:
+    if series is not None and series.IJKToLPS is not None:
         parts += [
             "",
             "DICOM IJK to LPS (from the files' IPP, IOP and PixelSpacing, slices in Slicer's sort order):",
-            formatMatrix(series.ijkToLPS),
+            formatMatrix(series.IJKToLPS),
             "DICOM IJK to RAS (= diag(-1, -1, 1, 1) . LPS):",
-            formatMatrix(series.ijkToRAS),
+            formatMatrix(series.IJKToRAS),
         ]
         if series.maxAffineErrorMm is not None:
             parts.append(
@@ -142,7 +142,7 @@ def geometryText(info, check=None, error: str = "") -> str:
     parts += ["", "Slicer vs DICOM:"] + [f"  {message}" for message in check.messages]
     if check.originExplanation:
         parts += ["", "Origin:", f"  {check.originExplanation}"]
-    parts += ["", f"Slice order relative to InstanceNumber: {check.sliceOrderVsInstanceNumber}."]
+    parts += ["", f"InstanceNumber along k: {check.instanceNumberOrder}."]
     return "\n".join(parts) + "\n"
 
 
@@ -152,10 +152,10 @@ def findingLines(check) -> List[Tuple[str, str]]:
     if check is None or check.dicom is None:
         return []
     order = {ERROR: 0, WARNING: 1, INFO: 2}
-    runs = perSliceRuns(check.dicom.warnings)
+    runs = perSliceRuns(check.dicom.findings)
     lines = []
     summarized = set()
-    for finding in check.dicom.warnings:
+    for finding in check.dicom.findings:
         if finding.kind in runs and finding.slice is not None:
             if finding.kind not in summarized:
                 summarized.add(finding.kind)
@@ -189,7 +189,7 @@ def sliceTable(check) -> SliceTable:
         return EMPTY_SLICE_TABLE
     series = check.dicom
     bySlice = {}
-    for finding in series.warnings:
+    for finding in series.findings:
         if finding.slice is not None:
             bySlice.setdefault(finding.slice, []).append(finding)
     deviations = _deviationsByRow(check.deviations, series.slices)

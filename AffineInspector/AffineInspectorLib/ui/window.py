@@ -13,6 +13,7 @@ import os
 import sys
 from typing import List, Optional, Sequence
 
+from ..geometry.errors import GeometryError
 from ..mrml.host import VOLUME_EXTENSIONS
 
 DEFAULT_SIZE = (1000, 1100)
@@ -67,7 +68,6 @@ class MainWindow:
         return nodes
 
     def _openDICOM(self, paths: Sequence[str]) -> List:
-        from ..mrml.logic import GeometryError
 
         dialog, callback = self.panel.progressDialog("Reading DICOM headers")
         earlierErrors = dict(self.host.loadErrors)
@@ -129,42 +129,35 @@ class MainWindow:
         self.window.close()
 
 
-def run(
-    paths: Sequence[str],
-    *,
-    offscreen: bool = False,
-    screenshot: Optional[str] = None,
-    tab: str = "slices",
-    size=DEFAULT_SIZE,
-) -> int:
-    """The ``gui`` command: 0 done, 1 nothing loaded for a screenshot, 2 usage error."""
-    if screenshot is not None:
-        if not screenshot.lower().endswith(".png"):
-            sys.stderr.write("affine-inspector: --screenshot must name a .png file.\n")
-            return 2
-        if os.path.exists(screenshot) and any(
-            os.path.exists(path) and os.path.samefile(path, screenshot) for path in paths
-        ):
-            sys.stderr.write(f"affine-inspector: --screenshot {screenshot} is an input; choose a new file.\n")
-            return 2
+def showWindow(paths: Sequence[str], *, tab: str = "slices", size=DEFAULT_SIZE, offscreen: bool = False) -> int:
+    """Open the window on ``paths`` (errors get a message box) and run until it is closed; Qt's exit status."""
     application = _application(offscreen)
+    main = MainWindow()
+    main.window.resize(*size)
+    main.open(list(paths))
+    main.selectFirstVolume(tab)
+    main.window.show()
+    return application.exec()
+
+
+def renderScreenshot(
+    paths: Sequence[str], screenshot: str, *, tab: str = "slices", size=DEFAULT_SIZE, offscreen: bool = False
+) -> None:
+    """Open ``paths`` without blocking (errors go to stderr), select the first volume, write the window to PNG.
+
+    Raises GeometryError when no volume could be loaded (nothing is written then).
+    """
+    _application(offscreen)
 
     def report(message, details):
         sys.stderr.write(f"affine-inspector: {message}: {details}\n")
 
-    # Without a screenshot the window is interactive and errors get a message box; with one, nothing may block.
-    main = MainWindow(reportError=report if screenshot is not None else None)
-    main.window.resize(*size)
-    main.open(list(paths))
-    if screenshot is None:
-        main.selectFirstVolume(tab)
-        main.window.show()
-        return application.exec()
-    if main.selectFirstVolume(tab) is None:
-        sys.stderr.write("affine-inspector: no volume loaded; no screenshot written.\n")
+    main = MainWindow(reportError=report)
+    try:
+        main.window.resize(*size)
+        main.open(list(paths))
+        if main.selectFirstVolume(tab) is None:
+            raise GeometryError("no volume loaded; no screenshot written")
+        main.screenshot(screenshot)
+    finally:
         main.close()
-        return 1
-    main.screenshot(screenshot)
-    sys.stdout.write(f"Wrote {screenshot}\n")
-    main.close()
-    return 0
