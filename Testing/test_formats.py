@@ -63,7 +63,7 @@ def test_numpy_and_slicer_lines_round_trip(tmp_path):
 def test_nifti_sform_rows_match_what_slicers_writer_stores(tmp_path):
     """Slicer writes the volume; nibabel reads the sform; the copied rows must be those."""
     from AffineInspectorLib.mrml.host import StandaloneHost
-    from AffineInspectorLib.mrml.logic import ijkToRAS
+    from AffineInspectorLib.mrml.nodes import ijkToRAS
 
     host = StandaloneHost(setGlobalScene=False)
     (node,) = host.loadDICOM([case("dicom2nifti/hitachi_oblique")])

@@ -27,7 +27,7 @@ from AffineInspectorLib.geometry.formats import (  # noqa: E402
     formatGeometry,
     formatMatrix,  # noqa: E402
 )
-from AffineInspectorLib.mrml.logic import ijkToRAS  # noqa: E402
+from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
 from AffineInspectorLib.ui import paneldata  # noqa: E402
 from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
 from AffineInspectorLib.ui.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402

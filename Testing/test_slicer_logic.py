@@ -11,7 +11,8 @@ from slicer import util as slicerUtil
 from AffineInspectorLib.geometry import affines
 from AffineInspectorLib.mrml import scenario
 from AffineInspectorLib.mrml.host import StandaloneHost, addAcquisitionTransformIfNeeded
-from AffineInspectorLib.mrml.logic import VolumeGeometryLogic, ijkToWorld
+from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+from AffineInspectorLib.mrml.nodes import ijkToWorld
 from conftest import case, treeDigest
 
 
@@ -260,7 +261,7 @@ def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
 
 
 def test_not_from_dicom_is_a_clear_error(host, logic):
-    from AffineInspectorLib.mrml.logic import GeometryError
+    from AffineInspectorLib.geometry.errors import GeometryError
 
     node = addVolume(host.scene, np.zeros(SHAPE_KJI), inputMatrix(), "plain")
     with pytest.raises(GeometryError, match="not loaded from DICOM"):

@@ -28,8 +28,11 @@ from vtk.util import numpy_support
 
 from ..dicom.series import InspectionResult, SeriesGeometry, inspectPaths
 from ..geometry import crosscheck
+from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
-from .logic import GeometryError, ProgressCallback, dicomSlices, ijkToRAS
+from ..geometry.progress import ProgressCallback
+from .dicomcheck import dicomSlices
+from .nodes import ijkToRAS
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 

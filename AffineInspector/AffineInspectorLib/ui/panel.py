@@ -17,18 +17,19 @@ properties.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 from typing import Dict, List, Optional
 
-import numpy as np
 import slicer
 import vtk
+from slicer.util import VTKObservationMixin
 
+from ..geometry.errors import GeometryError
 from ..geometry.formats import COPY_FORMATS, formatGeometry
 from ..geometry.progress import Cancelled, ProgressCallback
-from ..mrml.logic import INTERPOLATIONS, GeometryError, volumeInfo, volumeNodes
-from . import paneldata
+from ..mrml.logic import INTERPOLATIONS
+from ..mrml.nodes import volumeInfo, volumeNodes
+from . import analyses, paneldata, tablemodels
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
 _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,82 +37,6 @@ UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
 """The panel's Qt Designer file (next to the module, as Slicer's resourcePath finds it)."""
 
 _TABS = {"geometry": 0, "slices": 1, "findings": 2}
-
-
-@dataclasses.dataclass
-class VolumeAnalysis:
-    """The cached result of checking one volume against its DICOM files (see module docstring)."""
-
-    key: tuple
-    check: object = None  # mrmllogic.CrossCheck, or None when it failed
-    error: str = ""
-    sliceTable: paneldata.SliceTable = dataclasses.field(default_factory=lambda: paneldata.EMPTY_SLICE_TABLE)
-    plotPNG: bytes = b""
-    plotError: str = ""
-
-
-class SliceTableModel(qt.QAbstractTableModel):
-    """Read-only model of a :class:`paneldata.SliceTable`: Qt asks only for the rows it draws."""
-
-    def __init__(self, parent=None):
-        qt.QAbstractTableModel.__init__(self, parent)
-        self._table = paneldata.EMPTY_SLICE_TABLE
-        self._colours = {severity: qt.QColor(colour) for severity, colour in paneldata.SEVERITY_COLOURS.items()}
-        self._textColour = qt.QColor("#000000")
-        # Plain ints: Qt calls data() for every visible cell and role, and enum attribute lookups are slow in PySide6.
-        self._displayRole = int(qt.Qt.DisplayRole)
-        self._toolTipRole = int(qt.Qt.ToolTipRole)
-        self._backgroundRole = int(qt.Qt.BackgroundRole)
-        self._foregroundRole = int(qt.Qt.ForegroundRole)
-
-    def setTable(self, table: paneldata.SliceTable) -> None:
-        self.beginResetModel()
-        self._table = table
-        self.endResetModel()
-
-    def table(self) -> paneldata.SliceTable:
-        return self._table
-
-    def rowCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else len(self._table.rows)
-
-    def columnCount(self, parent=None):
-        return 0 if parent is not None and parent.isValid() else len(paneldata.SLICE_COLUMNS)
-
-    def data(self, index, role=0):
-        if not index.isValid():
-            return None
-        row = index.row()
-        role = int(role)
-        if role == self._displayRole:
-            return self._table.rows[row][index.column()]
-        severity = self._table.severities[row]
-        if role == self._toolTipRole:
-            return self._table.toolTips[row] or None
-        if role == self._backgroundRole and severity is not None:
-            return self._colours[severity]
-        if role == self._foregroundRole and severity is not None:
-            return self._textColour
-        return None
-
-    def headerData(self, section, orientation, role=0):
-        if role == qt.Qt.DisplayRole and orientation == qt.Qt.Horizontal:
-            return paneldata.SLICE_COLUMNS[section]
-        return None
-
-
-def _paintSeverity(item, severity: Optional[str]) -> None:
-    """Colour a table or list item by severity (black text: the backgrounds are light in any theme)."""
-    if severity is not None:
-        item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[severity])))
-        item.setForeground(qt.QBrush(qt.QColor("#000000")))
-
-
-def _setFindingsCell(item, row: paneldata.VolumeRow) -> None:
-    """The volume table's findings cell: count, tooltip with the messages, severity colour."""
-    item.setText(row.cells[-1])
-    item.setToolTip(row.toolTip)
-    _paintSeverity(item, row.severity)
 
 
 def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, parts: int) -> ProgressCallback:
@@ -123,7 +48,7 @@ def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, 
     return callback
 
 
-class AffineInspectorPanel:
+class AffineInspectorPanel(VTKObservationMixin):
     """Fills the panel's widgets from a logic and keeps them in step with the scene.
 
     ``logic``: a :class:`VolumeGeometryLogic` (its ``scene`` is observed).
@@ -133,21 +58,20 @@ class AffineInspectorPanel:
     """
 
     def __init__(self, logic, uiWidget=None, *, showVolume=None, reportError=None):
+        VTKObservationMixin.__init__(self)
         self.logic = logic
         self.widget = uiWidget if uiWidget is not None else loadUI(UI_FILE)
         self.ui = childWidgetVariables(self.widget)
         self.showVolume = showVolume
         self.reportError = reportError
         self.active = True
-        self._analyses: Dict[str, VolumeAnalysis] = {}
+        self._analyses: Dict[str, analyses.VolumeAnalysis] = {}
         self._rowNodeIDs: List[str] = []
         self._infos: Dict[str, object] = {}
         self._infoCache: Dict[str, tuple] = {}
-        self._sceneObservations: List[int] = []
-        self._nodeObservations: Dict[str, tuple] = {}
         self._refreshScheduled = False
         self._busy = False
-        self.sliceModel = SliceTableModel()
+        self.sliceModel = tablemodels.SliceTableModel()
         self._setupWidgets()
         self._observeScene()
 
@@ -193,15 +117,11 @@ class AffineInspectorPanel:
             scene.EndCloseEvent,
             scene.EndImportEvent,
         ):
-            self._sceneObservations.append(scene.AddObserver(event, self._onSceneEvent))
+            self.addObserver(scene, event, self._onSceneEvent)
 
     def cleanup(self) -> None:
         """Remove every observer (the module's cleanup, the window's close)."""
-        scene = self.logic.scene
-        for tag in self._sceneObservations:
-            scene.RemoveObserver(tag)
-        self._sceneObservations = []
-        self._unobserveNodes()
+        self.removeObservers()
 
     def setActive(self, active: bool) -> None:
         """Inside Slicer: refresh only while the module is shown (enter/exit)."""
@@ -233,21 +153,16 @@ class AffineInspectorPanel:
         self.refresh()
 
     def _observeNodes(self, nodes) -> None:
-        self._unobserveNodes()
+        """Observe exactly ``nodes`` (the volumes shown) for changes of geometry, transform and image."""
+        self.removeObservers(self._onNodeEvent)
         events = (
             vtk.vtkCommand.ModifiedEvent,
             slicer.vtkMRMLTransformableNode.TransformModifiedEvent,
             slicer.vtkMRMLVolumeNode.ImageDataModifiedEvent,
         )
         for node in nodes:
-            tags = tuple(node.AddObserver(event, self._onNodeEvent) for event in events)
-            self._nodeObservations[node.GetID()] = (node, tags)
-
-    def _unobserveNodes(self) -> None:
-        for node, tags in self._nodeObservations.values():
-            for tag in tags:
-                node.RemoveObserver(tag)
-        self._nodeObservations = {}
+            for event in events:
+                self.addObserver(node, event, self._onNodeEvent)
 
     # ------------------------------------------------------------------ refresh
 
@@ -260,7 +175,7 @@ class AffineInspectorPanel:
         self._analyses = {
             nodeID: analysis
             for nodeID, analysis in self._analyses.items()
-            if nodeID in self._infos and analysis.key == self._analysisKey(self._node(nodeID), self._infos[nodeID])
+            if nodeID in self._infos and analysis.key == analyses.analysisKey(self._node(nodeID), self._infos[nodeID])
         }
         self._observeNodes(nodes)
         selected = self.selectedNodeID()
@@ -295,7 +210,7 @@ class AffineInspectorPanel:
                 item.setToolTip(text)
                 table.setItem(rowIndex, column, item)
             findingsItem = qt.QTableWidgetItem()
-            _setFindingsCell(findingsItem, row)
+            tablemodels.setFindingsCell(findingsItem, row)
             table.setItem(rowIndex, len(row.cells) - 1, findingsItem)
             self._rowNodeIDs.append(info.nodeID)
         # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
@@ -401,10 +316,10 @@ class AffineInspectorPanel:
         for severity, text in lines:
             item = qt.QListWidgetItem(text)
             item.setToolTip(text)
-            _paintSeverity(item, severity)
+            tablemodels.paintSeverity(item, severity)
             findingsList.addItem(item)
 
-    def _showPlot(self, analysis: Optional[VolumeAnalysis]) -> None:
+    def _showPlot(self, analysis: Optional[analyses.VolumeAnalysis]) -> None:
         label = self.ui.slicePlotLabel
         if analysis is None or not (analysis.plotPNG or analysis.plotError):
             label.clear()
@@ -416,13 +331,13 @@ class AffineInspectorPanel:
         pixmap.loadFromData(qt.QByteArray(analysis.plotPNG), "PNG")
         label.setPixmap(pixmap)
 
-    def _updateVolumeRow(self, info, analysis: VolumeAnalysis) -> None:
+    def _updateVolumeRow(self, info, analysis: analyses.VolumeAnalysis) -> None:
         if info.nodeID not in self._rowNodeIDs:
             return
         row = paneldata.volumeRow(info, analysis.check, analysis.error)
         item = self.ui.volumeTable.item(self._rowNodeIDs.index(info.nodeID), len(row.cells) - 1)
         if item is not None:
-            _setFindingsCell(item, row)
+            tablemodels.setFindingsCell(item, row)
 
     def _setDefaultInterpolation(self, nodeID: str) -> None:
         node = self._node(nodeID)
@@ -435,29 +350,18 @@ class AffineInspectorPanel:
     def _node(self, nodeID: Optional[str]):
         return self.logic.scene.GetNodeByID(nodeID) if nodeID else None
 
-    @staticmethod
-    def _analysisKey(node, info) -> tuple:
-        transforms = []
-        parent = node.GetParentTransformNode()
-        while parent is not None:
-            transforms.append((parent.GetID(), parent.GetMTime()))
-            parent = parent.GetParentTransformNode()
-        uids = node.GetAttribute("DICOM.instanceUIDs") or ""
-        matrix = tuple(np.round(np.asarray(info.IJKToRAS, dtype=float).ravel(), 9))
-        return (matrix, tuple(info.dimensions), hash(uids), tuple(transforms))
-
-    def analysis(self, nodeID: str) -> Optional[VolumeAnalysis]:
+    def analysis(self, nodeID: str) -> Optional[analyses.VolumeAnalysis]:
         """The cached analysis of a volume (None until it has been checked)."""
         return self._analyses.get(nodeID)
 
-    def analyse(self, node, progressCallback: Optional[ProgressCallback] = None) -> Optional[VolumeAnalysis]:
+    def analyse(self, node, progressCallback: Optional[ProgressCallback] = None) -> Optional[analyses.VolumeAnalysis]:
         """Cross-check a DICOM volume with its files (cached); a progress dialog with Cancel unless a callback.
 
         Returns None when cancelled (nothing cached). A failure is cached as
         the analysis' ``error`` and shown in the table and the Geometry tab.
         """
         info = self._infos.get(node.GetID()) or volumeInfo(node)
-        key = self._analysisKey(node, info)
+        key = analyses.analysisKey(node, info)
         cached = self._analyses.get(node.GetID())
         if cached is not None and cached.key == key:
             return cached
@@ -466,20 +370,18 @@ class AffineInspectorPanel:
             dialog, progressCallback = self.progressDialog(f"Reading the DICOM files of {info.name}")
         self._busy = True
         try:
-            analysis = VolumeAnalysis(key=key, check=self.logic.crossCheck(node, progressCallback=progressCallback))
+            analysis = analyses.analyse(self.logic, node, key, progressCallback)
         except Cancelled:
             self.setStatus(f"Reading the DICOM files of {info.name} was cancelled; select it again to retry.")
             return None
         except (GeometryError, OSError, ValueError) as error:
-            analysis = VolumeAnalysis(key=key, error=str(error))
+            analysis = analyses.VolumeAnalysis(key=key, error=str(error))
             self.setStatus(f"{info.name}: {error}", error=True)
         finally:
             self._busy = False
             if dialog is not None:
                 dialog.close()
         if analysis.check is not None:
-            analysis.sliceTable = paneldata.sliceTable(analysis.check)
-            self._renderPlot(analysis)
             self.setStatus(
                 f"{info.name}: checked against {len(analysis.check.dicom.slices)} DICOM slices."
                 if analysis.check.dicom is not None
@@ -487,19 +389,6 @@ class AffineInspectorPanel:
             )
         self._analyses[node.GetID()] = analysis
         return analysis
-
-    @staticmethod
-    def _renderPlot(analysis: VolumeAnalysis) -> None:
-        series = analysis.check.dicom
-        if series is None or len(series.slices) < 2:
-            return
-        try:
-            analysis.plotPNG = paneldata.stepTiltPlotPNG(series)
-        except ImportError:
-            analysis.plotError = (
-                "The step and tilt plot needs matplotlib: in Slicer's Python console run "
-                "slicer.util.pip_install('matplotlib'), then select the volume again."
-            )
 
     def checkAll(self, progressCallback: Optional[ProgressCallback] = None) -> int:
         """Analyse every DICOM volume not analysed yet (one progress dialog); returns how many were analysed."""
