@@ -21,13 +21,15 @@ NumberOfFrames value; the caller says so with ``firstIsMultiFrame``.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
+_Item = TypeVar("_Item")
+
 
 def sortLikeSlicer(
-    items: Sequence,
+    items: Sequence[_Item],
     positions: Sequence[Optional[Sequence[float]]],
     orientations: Sequence[Optional[Sequence[float]]],
     *,
@@ -35,7 +37,7 @@ def sortLikeSlicer(
     firstIsMultiFrame: bool = False,
     regularizationEnabled: bool = True,
     names: Optional[Sequence[str]] = None,
-) -> Tuple[List, List[float], str]:
+) -> Tuple[List[_Item], List[float], str]:
     """Sort ``items`` as Slicer's ``DICOMUtils.getSortedImageFiles`` does.
 
     Parameters
