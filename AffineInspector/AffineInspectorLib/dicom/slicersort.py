@@ -1,9 +1,11 @@
-"""A port of Slicer's slice sort, for use where Slicer is not running.
+"""A port of Slicer's slice sort, which the engine uses everywhere, inside Slicer too.
 
 Source of the rule: 3D Slicer, ``Modules/Scripted/DICOMLib/DICOMUtils.py``,
-function ``getSortedImageFiles(filePaths, epsilon=0.01)``. Inside Slicer the
-module calls that function itself; this port must give the same order,
-distances and warning everywhere else:
+function ``getSortedImageFiles(filePaths, epsilon=0.01)``. The engine never
+calls that function, not even inside Slicer, so that its results are the same
+with or without Slicer; this port must therefore give Slicer's order,
+distances and warning. ``Testing/test_slicersort.py`` compares it with an
+independent re-implementation of the rule, which is:
 
 1. If the first file lacks ImagePositionPatient or ImageOrientationPatient,
    or any file lacks either, return the files unsorted, no distances, and a
