@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import List
 
 from ..geometry import serialize
 from . import common
@@ -11,7 +12,9 @@ from .slicerhost import hostAndLogic
 NAME = "compare"
 
 
-def addParser(commands, parents) -> None:
+def addParser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], parents: List[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(
         NAME, parents=parents, help="compare the grids of two volumes (files or DICOM folders)"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import List, Tuple
 
 from ..geometry.errors import GeometryError
 from . import common
@@ -12,7 +13,9 @@ NAME = "gui"
 TABS = ("geometry", "slices", "findings")
 
 
-def addParser(commands, parents) -> None:
+def addParser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], parents: List[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(NAME, parents=parents, help="open the panel in a window (PySide6 + slicer-core)")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="DICOM folders/files and volume files to load")
     parser.add_argument("--offscreen", action="store_true", help="render without a display (Qt offscreen platform)")
@@ -30,7 +33,7 @@ def _png(text: str) -> str:
     return text
 
 
-def _size(text: str):
+def _size(text: str) -> Tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import List
 
 from ..dicom.report import toText
 from ..dicom.series import InspectionResult, inspectPaths
 from ..geometry.errors import GeometryError
-from ..geometry.findings import Tolerances
+from ..geometry.findings import Finding, Tolerances
 from . import common
 
 NAME = "inspect"
 _DEFAULTS = Tolerances()
 
 
-def addParser(commands, parents) -> None:
+def addParser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], parents: List[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(
         NAME, parents=parents, help="report the affine and per-slice geometry of every series under PATH(s)"
     )
@@ -57,7 +60,7 @@ def addParser(commands, parents) -> None:
     parser.set_defaults(run=run)
 
 
-def _addTolerance(parser, option: str, field: str, metavar: str, help: str) -> None:
+def _addTolerance(parser: argparse.ArgumentParser, option: str, field: str, metavar: str, help: str) -> None:
     parser.add_argument(
         option, dest=field, type=common.nonNegative, default=getattr(_DEFAULTS, field), metavar=metavar, help=help
     )
@@ -90,5 +93,5 @@ def run(arguments: argparse.Namespace) -> int:
     return common.exitForFindings(arguments.fail_on, allFindings(result))
 
 
-def allFindings(result: InspectionResult) -> list:
+def allFindings(result: InspectionResult) -> List[Finding]:
     return [finding for series in result.series for finding in series.findings] + result.unreadableFiles

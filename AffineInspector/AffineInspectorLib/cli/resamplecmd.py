@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import List, Sequence
 
 from ..geometry.errors import GeometryError
 from .slicerhost import hostAndLogic
@@ -13,7 +14,9 @@ VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 """What Slicer's volumes logic reads and writes (the same list as :data:`..mrml.host.VOLUME_EXTENSIONS`)."""
 
 
-def addParser(commands, parents) -> None:
+def addParser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], parents: List[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(NAME, parents=parents, help="resample INPUT onto REF's grid and write OUT")
     parser.add_argument("input", metavar="INPUT", help="volume file or DICOM folder to resample (not modified)")
     parser.add_argument("--reference", required=True, metavar="REF", help="volume whose grid the output takes")
@@ -38,7 +41,7 @@ def run(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _refuseOutput(output: str, inputs) -> None:
+def _refuseOutput(output: str, inputs: Sequence[str]) -> None:
     """GeometryError (exit 1, nothing written) for an output that is not a new file of a volume format."""
     if not output.lower().endswith(VOLUME_EXTENSIONS):
         raise GeometryError(f"--output must end with one of {', '.join(VOLUME_EXTENSIONS)}; nothing written")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import List
 
 from ..dicom.synthetic import builtInSampleSpec, writeSeries
 from ..geometry.errors import GeometryError
@@ -12,7 +13,9 @@ from . import common
 NAME = "sample"
 
 
-def addParser(commands, parents) -> None:
+def addParser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], parents: List[argparse.ArgumentParser]
+) -> None:
     parser = commands.add_parser(
         NAME, parents=parents, help="write the built-in sample series (tilted CT, one slice missing)"
     )

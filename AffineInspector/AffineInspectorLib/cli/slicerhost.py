@@ -4,7 +4,7 @@ the standalone host and logic, and ``inspect --slicer`` (Slicer's reader on each
 from __future__ import annotations
 
 import argparse
-from typing import Tuple
+from typing import TYPE_CHECKING, Tuple
 
 from ..dicom.report import toText
 from ..dicom.series import InspectionResult
@@ -12,8 +12,14 @@ from ..geometry import serialize
 from ..geometry.errors import GeometryError
 from . import common
 
+if TYPE_CHECKING:  # for annotations only: slicer-core is imported when a command needs it
+    from ..dicom.series import SeriesGeometry
+    from ..mrml.dicomcheck import CrossCheck
+    from ..mrml.host import StandaloneHost
+    from ..mrml.logic import VolumeGeometryLogic
 
-def hostAndLogic() -> Tuple[object, object]:
+
+def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
     """A :class:`~..mrml.host.StandaloneHost` and a logic on its scene; GeometryError when slicer-core is missing."""
     try:
         from ..mrml.host import StandaloneHost
@@ -50,7 +56,7 @@ def inspectWithSlicer(arguments: argparse.Namespace, result: InspectionResult) -
         common.write(toText(result) + "\n".join(texts))
 
 
-def _crossCheckText(series, check) -> str:
+def _crossCheckText(series: SeriesGeometry, check: CrossCheck) -> str:
     lines = [f"Slicer's reader on series {series.seriesInstanceUID} ({check.volumeName}):", "  IJKToRAS:"]
     lines.extend("    " + "  ".join(f"{value:10.4f}" for value in row) for row in check.IJKToRAS)
     lines.extend(f"  {message}" for message in check.messages)

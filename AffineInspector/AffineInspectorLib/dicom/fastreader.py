@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from typing import Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Literal, Optional, Tuple, overload
 
 from ..geometry.sliceheader import SliceHeader, optionalFloat, orientationProblem, spacingProblem
 
@@ -56,6 +56,9 @@ _HEADER = struct.Struct("<I2sH")  # (group, element) as one key, explicit VR, sh
 _UINT32 = struct.Struct("<I")
 _UINT16 = struct.Struct("<H")
 _FLOAT64 = struct.Struct("<d")
+
+_Elements = Dict[int, Tuple[Optional[bytes], bytes]]
+"""Elements found by :meth:`_Reader.walk`: key (see :func:`_key`) -> (explicit VR or ``None``, value bytes)."""
 
 
 class _NotCommon(Exception):
@@ -111,7 +114,7 @@ class _Reader:
     (padded with zeros at the end of the file, so a header read never fails).
     """
 
-    def __init__(self, descriptor: int, buffer: bytes, fileSize: int):
+    def __init__(self, descriptor: int, buffer: bytes, fileSize: int) -> None:
         self.descriptor, self.fileSize = descriptor, fileSize
         self._setBuffer(buffer, 0)
 
@@ -135,7 +138,13 @@ class _Reader:
             start = 0
         return self.buffer[start : min(start + count, self.fileSize - self.base)]
 
-    def walk(self, offset: int, *, explicit: bool, metaOnly: bool):
+    @overload
+    def walk(self, offset: int, *, explicit: bool, metaOnly: Literal[True]) -> Tuple[_Elements, int]: ...
+
+    @overload
+    def walk(self, offset: int, *, explicit: bool, metaOnly: Literal[False]) -> Tuple[_Elements, Optional[int]]: ...
+
+    def walk(self, offset: int, *, explicit: bool, metaOnly: bool) -> Tuple[_Elements, Optional[int]]:
         """Collect elements from file ``offset``, keyed by :func:`_key`.
 
         ``metaOnly``: every element of group 0x0002, stopping at the first
@@ -145,7 +154,7 @@ class _Reader:
         (encapsulated), ``None`` if the file ends without PixelData. Values are
         ``(VR bytes or None, value bytes)``.
         """
-        found: Dict[int, Tuple[Optional[bytes], bytes]] = {}
+        found: _Elements = {}
         watched = _WATCHED if not metaOnly else _NOTHING
         unpackHeader = _HEADER.unpack_from
         unpackLong = _UINT32.unpack_from
@@ -221,7 +230,7 @@ class _Reader:
                 return offset + 8
             header = self.bytesAt(offset, 12)
             vr = header[4:6] if explicit else None
-            headerLength = _HEADER_LENGTHS.get(vr) if explicit else 8
+            headerLength = _HEADER_LENGTHS.get(vr) if vr is not None else 8  # vr is None exactly when implicit
             if headerLength is None:
                 raise _NotCommon("unknown explicit VR")
             if explicit:
@@ -350,7 +359,7 @@ def _fd(value: bytes) -> Optional[float]:
 
 
 # tag -> (dictionary VR, decoder, SliceHeader field).
-_DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable, str]] = {
+_DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable[[bytes], object], str]] = {
     0x00080008: (b"CS", _textVM, "imageType"),
     0x00080018: (b"UI", _text, "sopInstanceUID"),
     0x00080032: (b"TM", _text, "acquisitionTime"),
@@ -380,11 +389,11 @@ _DECODERS = {_key(tag): decoder for tag, decoder in _DECODERS_BY_TAG.items()}
 _PIXEL_DATA_KEY = _key(0x7FE00010)
 _LEAVE_TO_PYDICOM_KEYS = frozenset(_key(tag) for tag in _LEAVE_TO_PYDICOM)
 _WATCHED = frozenset(_DECODERS) | {_PIXEL_DATA_KEY} | _LEAVE_TO_PYDICOM_KEYS
-_NOTHING: frozenset = frozenset()
+_NOTHING: FrozenSet[int] = frozenset()
 
 
-def _sliceHeader(elements, path: str, explicit: bool) -> Optional[SliceHeader]:
-    fields = {"file": path}
+def _sliceHeader(elements: _Elements, path: str, explicit: bool) -> Optional[SliceHeader]:
+    fields: Dict[str, Any] = {"file": path}  # SliceHeader keyword arguments, each of its field's type
     decodedValues = _DECODED_VALUES
     for key, (vr, value) in elements.items():
         expectedVR, decode, field = _DECODERS[key]

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
 
-from ..geometry.findings import INFO, WARNING, Finding
+from ..geometry.findings import INFO, WARNING, Finding, Kind, Severity
+from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import (
     SliceHeader,
     firstItem,
@@ -40,7 +41,7 @@ from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
 class UnreadableFileError(Exception):
     """A file that gives no slice; ``severity`` is ``warning`` or ``info``."""
 
-    def __init__(self, message: str, severity: str = WARNING):
+    def __init__(self, message: str, severity: Severity = WARNING) -> None:
         super().__init__(message)
         self.severity = severity
 
@@ -64,7 +65,9 @@ def findFiles(paths: Sequence[str]) -> Tuple[List[str], List[Finding]]:
         elif os.path.isfile(path):
             files.append(path)
         else:
-            findings.append(Finding("unreadableFile", WARNING, f"{path}: no such file or folder; skipped.", file=path))
+            findings.append(
+                Finding(Kind.unreadableFile, WARNING, f"{path}: no such file or folder; skipped.", file=path)
+            )
     return files, findings
 
 
@@ -157,9 +160,9 @@ def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
 
 def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
     """Byte offset where PixelData's value ends, from pydicom's element header (the value is not read)."""
-    found = {}
+    found: Dict[str, Any] = {}
 
-    def atPixelData(tag, vr, length):
+    def atPixelData(tag: int, vr: Optional[str], length: int) -> bool:
         if tag == 0x7FE00010:
             found["vr"], found["length"] = vr, length
             return True
@@ -225,7 +228,7 @@ def _framesFromFunctionalGroups(dataset: Dataset, common: SliceHeader) -> List[S
         frameGroups = perFrame[frameIndex] if frameIndex < len(perFrame) else None
         header = dataclasses.replace(common, frame=frameIndex, geometryProblems=[])
 
-        def group(keyword, frameGroups=frameGroups):
+        def group(keyword: str, frameGroups: Any = frameGroups) -> Any:
             item = firstItem(frameGroups.get(keyword)) if frameGroups is not None else None
             return item if item is not None else firstItem(shared.get(keyword) if shared is not None else None)
 
@@ -253,7 +256,9 @@ def _framesFromFunctionalGroups(dataset: Dataset, common: SliceHeader) -> List[S
     return slices
 
 
-def readAll(files: Iterable[str], *, fast: bool = True, progressCallback=None):
+def readAll(
+    files: Iterable[str], *, fast: bool = True, progressCallback: Optional[ProgressCallback] = None
+) -> Tuple[List[SliceHeader], List[Finding]]:
     """Read every file; return ``(slices, findings)``.
 
     ``progressCallback(label, fraction) -> cancelled`` is called every 64
@@ -269,5 +274,5 @@ def readAll(files: Iterable[str], *, fast: bool = True, progressCallback=None):
         try:
             slices.extend(readSliceHeaders(path, fast=fast))
         except UnreadableFileError as error:
-            findings.append(Finding("unreadableFile", error.severity, str(error), file=path))
+            findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
     return slices, findings

@@ -37,6 +37,9 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
     if series.IJKToLPS is None:
         lines.append("  No slice has usable geometry: no affine.")
     else:
+        # _geometryOf (series.py) sets these whenever it sets IJKToLPS.
+        assert series.dimensions is not None and series.spacing is not None and series.sliceSpacing is not None
+        assert series.IJKToRAS is not None
         columns, rows, positions = series.dimensions
         volumes = (
             f" x {series.numberOfVolumes} volumes (repeats differ by {series.repeatedBy})"
@@ -48,7 +51,8 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
             "  Spacing (mm): {:.6g} x {:.6g} x {:.6g} (k = IPP step); between planes {:.6g}".format(
                 *series.spacing, series.sliceSpacing
             ),
-            f"  Axis codes (i, j, k): {''.join(series.axisCodes)}    InstanceNumber order along k: "
+            # BUG (reported, kept as is): axisCodes is None for a degenerate affine and this join then raises.
+            f"  Axis codes (i, j, k): {''.join(series.axisCodes)}    InstanceNumber order along k: "  # type: ignore[arg-type]
             f"{series.instanceNumberOrder}",
             f"  Largest distance of a slice's IPP from the affine: {series.maxAffineErrorMm:.4g} mm",
             "  IJKToLPS (DICOM patient frame; i = column, j = row, k = sorted slice):",
@@ -116,7 +120,7 @@ def _summaryLine(group: List[Finding]) -> str:
     values = [finding.value for finding in group if finding.value is not None]
     unit = group[0].unit or ""
     valueText = f"; values {min(values):.4g} to {max(values):.4g} {unit}" if values else ""
-    slices = sliceRanges([finding.slice for finding in group])
+    slices = sliceRanges([finding.slice for finding in group if finding.slice is not None])  # all (perSliceRuns)
     return (
         f"    {group[0].severity.upper():7s} {group[0].kind:26s} {len(group)} slices ({slices}){valueText}; "
         f"first: {group[0].message}"

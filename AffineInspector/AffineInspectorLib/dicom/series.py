@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def inspectPaths(
     *,
     progressCallback: Optional[ProgressCallback] = None,
     fast: bool = True,
-    **tolerances,
+    **tolerances: float,
 ) -> InspectionResult:
     """Read every DICOM file under ``paths`` (files, folders, mixtures) and analyse each series.
 
@@ -84,7 +84,7 @@ def inspectPaths(
     files, missing = findFiles(paths)
     cancelled = {"value": False}
 
-    def reading(label, fraction):
+    def reading(label: str, fraction: float) -> bool:
         if progressCallback is None:
             return False
         cancelled["value"] = bool(progressCallback(label, 0.9 * fraction))
@@ -125,7 +125,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
         admission = rule(kept, limits)
         findings.extend(admission.findings)
         kept = admission.kept
-    identity = dict(
+    identity: Dict[str, Any] = dict(  # SeriesGeometry keyword arguments
         seriesInstanceUID=first.seriesInstanceUID,
         seriesDescription=first.seriesDescription,
         seriesNumber=first.seriesNumber,
@@ -153,8 +153,8 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
     )
 
 
-def _geometryOf(stack: Stack) -> dict:
-    """The :class:`SeriesGeometry` fields measured on the stack."""
+def _geometryOf(stack: Stack) -> Dict[str, Any]:
+    """The :class:`SeriesGeometry` fields measured on the stack (keyword arguments)."""
     IJKToRAS = affines.lpsToRAS(stack.IJKToLPS)
     return dict(
         dimensions=(int(stack.reference.columns or 0), int(stack.reference.rows or 0), len(stack.positions)),

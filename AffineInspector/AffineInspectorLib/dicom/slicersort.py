@@ -1,9 +1,11 @@
-"""A port of Slicer's slice sort, for use where Slicer is not running.
+"""A port of Slicer's slice sort, which the engine uses everywhere, inside Slicer too.
 
 Source of the rule: 3D Slicer, ``Modules/Scripted/DICOMLib/DICOMUtils.py``,
-function ``getSortedImageFiles(filePaths, epsilon=0.01)``. Inside Slicer the
-module calls that function itself; this port must give the same order,
-distances and warning everywhere else:
+function ``getSortedImageFiles(filePaths, epsilon=0.01)``. The engine never
+calls that function, not even inside Slicer, so that its results are the same
+with or without Slicer; this port must therefore give Slicer's order,
+distances and warning. ``Testing/test_slicersort.py`` compares it with an
+independent re-implementation of the rule, which is:
 
 1. If the first file lacks ImagePositionPatient or ImageOrientationPatient,
    or any file lacks either, return the files unsorted, no distances, and a
@@ -21,13 +23,15 @@ NumberOfFrames value; the caller says so with ``firstIsMultiFrame``.
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
+_Item = TypeVar("_Item")
+
 
 def sortLikeSlicer(
-    items: Sequence,
+    items: Sequence[_Item],
     positions: Sequence[Optional[Sequence[float]]],
     orientations: Sequence[Optional[Sequence[float]]],
     *,
@@ -35,7 +39,7 @@ def sortLikeSlicer(
     firstIsMultiFrame: bool = False,
     regularizationEnabled: bool = True,
     names: Optional[Sequence[str]] = None,
-) -> Tuple[List, List[float], str]:
+) -> Tuple[List[_Item], List[float], str]:
     """Sort ``items`` as Slicer's ``DICOMUtils.getSortedImageFiles`` does.
 
     Parameters

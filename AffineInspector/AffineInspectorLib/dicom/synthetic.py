@@ -125,7 +125,15 @@ def _pydicom3() -> bool:
     return int(pydicom.__version__.split(".")[0]) >= 3
 
 
-def _sliceDataset(spec, index, instanceNumber, seriesUID, studyUID, frameOfReferenceUID, pixelValue):
+def _sliceDataset(
+    spec: SeriesSpec,
+    index: int,
+    instanceNumber: int,
+    seriesUID: str,
+    studyUID: str,
+    frameOfReferenceUID: str,
+    pixelValue: Optional[int],
+) -> FileDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid(_ROOT)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 """Maps LPS coordinates to RAS (its own inverse)."""
@@ -41,7 +42,7 @@ def IJKToLPSFromDICOM(
     firstPosition: Sequence[float],
     orientation: Sequence[float],
     pixelSpacing: Sequence[float],
-    sliceStep: Sequence[float],
+    sliceStep: npt.ArrayLike,
 ) -> np.ndarray:
     """Return the 4x4 ``ijkToLPS`` matrix of a stack of DICOM slices.
 
@@ -65,22 +66,22 @@ def IJKToLPSFromDICOM(
         ``(IPP_last - IPP_first) / (N - 1)``, which keeps the shear of a tilted
         acquisition instead of forcing k onto the slice normal.
     """
-    orientation = np.asarray(orientation, dtype=float)
+    cosines = np.asarray(orientation, dtype=float)
     matrix = np.eye(4)
-    matrix[:3, 0] = orientation[:3] * float(pixelSpacing[1])
-    matrix[:3, 1] = orientation[3:6] * float(pixelSpacing[0])
+    matrix[:3, 0] = cosines[:3] * float(pixelSpacing[1])
+    matrix[:3, 1] = cosines[3:6] * float(pixelSpacing[0])
     matrix[:3, 2] = np.asarray(sliceStep, dtype=float)
     matrix[:3, 3] = np.asarray(firstPosition, dtype=float)
     return matrix
 
 
-def sliceNormal(orientation: Sequence[float]) -> np.ndarray:
+def sliceNormal(orientation: npt.ArrayLike) -> np.ndarray:
     """Return ``cross(IOP[0:3], IOP[3:6])`` (LPS), unnormalized, as Slicer's sort uses it.
 
     Note that nibabel and highdicom use the opposite sign (``Y x X``).
     """
-    orientation = np.asarray(orientation, dtype=float)
-    return np.cross(orientation[:3], orientation[3:6])
+    cosines = np.asarray(orientation, dtype=float)
+    return np.cross(cosines[:3], cosines[3:6])
 
 
 def lpsToRAS(values: np.ndarray) -> np.ndarray:
@@ -232,28 +233,32 @@ def columnNorms(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(matrix, dtype=float)[:3, :3], axis=0)
 
 
-def angleDegrees(first: Sequence[float], second: Sequence[float]) -> float:
+def angleDegrees(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
     """Return the unsigned angle (degrees, 0 to 180) between two 3-vectors; 0 if either is zero."""
     return float(anglesDegrees(first, second))
 
 
-def anglesDegrees(first, second) -> np.ndarray:
+def anglesDegrees(first: npt.ArrayLike, second: npt.ArrayLike) -> np.ndarray:
     """Row-wise :func:`angleDegrees` of two arrays of 3-vectors (shape ``(N, 3)``, or ``(3,)`` to broadcast)."""
-    first = np.asarray(first, dtype=float)
-    second = np.asarray(second, dtype=float)
-    norms = np.linalg.norm(first, axis=-1) * np.linalg.norm(second, axis=-1)
+    firstArray = np.asarray(first, dtype=float)
+    secondArray = np.asarray(second, dtype=float)
+    norms = np.linalg.norm(firstArray, axis=-1) * np.linalg.norm(secondArray, axis=-1)
     # atan2 of |cross| and dot is accurate for tiny angles, unlike acos.
-    angles = np.degrees(np.arctan2(np.linalg.norm(np.cross(first, second), axis=-1), np.sum(first * second, axis=-1)))
+    angles = np.degrees(
+        np.arctan2(
+            np.linalg.norm(np.cross(firstArray, secondArray), axis=-1), np.sum(firstArray * secondArray, axis=-1)
+        )
+    )
     return np.where(norms == 0, 0.0, angles)
 
 
-def lineAnglesDegrees(first, second) -> np.ndarray:
+def lineAnglesDegrees(first: npt.ArrayLike, second: npt.ArrayLike) -> np.ndarray:
     """Row-wise :func:`lineAngleDegrees` (0 to 90 degrees, sign ignored)."""
     angles = anglesDegrees(first, second)
     return np.minimum(angles, 180.0 - angles)
 
 
-def lineAngleDegrees(first: Sequence[float], second: Sequence[float]) -> float:
+def lineAngleDegrees(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
     """Return the angle (degrees, 0 to 90) between the lines along two vectors, ignoring sign."""
     angle = angleDegrees(first, second)
     return min(angle, 180.0 - angle)

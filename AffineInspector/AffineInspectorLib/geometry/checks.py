@@ -16,14 +16,15 @@ nibabel, highdicom and GDCM is listed in README ("What each finding means").
 from __future__ import annotations
 
 import statistics
-from typing import Callable, List, NamedTuple, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Sequence, Set, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 from . import affines
-from .findings import ERROR, INFO, WARNING, Finding, Tolerances
-from .sliceheader import SliceHeader
-from .stack import Stack
+from .findings import ERROR, INFO, WARNING, Finding, Kind, Tolerances
+from .sliceheader import SliceHeader, orientationOf, pixelSpacingOf, positionOf
+from .stack import Stack, stepOf, tiltOf
 
 
 class Admission(NamedTuple):
@@ -46,21 +47,21 @@ def stackCheck(check: StackCheck) -> StackCheck:
     return check
 
 
-def _where(index: int, header) -> str:
+def _where(index: int, header: SliceHeader) -> str:
     number = "" if header.instanceNumber is None else f", InstanceNumber {header.instanceNumber}"
     return f"slice {index} ({header.label}{number})"
 
 
 def multiFrame(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
     """One ``multiFrame`` info finding per multi-frame file; every slice is kept."""
-    findings = []
-    seen = set()
+    findings: List[Finding] = []
+    seen: Set[str] = set()
     for header in slices:
         if header.frame is not None and header.file not in seen:
             seen.add(header.file)
             findings.append(
                 Finding(
-                    "multiFrame",
+                    Kind.multiFrame,
                     INFO,
                     f"{header.file} is a multi-frame file with {header.numberOfFrames} frame(s); each frame is "
                     f"treated as a slice, with its position and orientation taken from the per-frame (else shared) "
@@ -77,7 +78,7 @@ def missingGeometry(slices: Sequence[SliceHeader], limits: Tolerances) -> Admiss
     """``missingGeometry`` (error) for each slice whose IPP, IOP or PixelSpacing is missing or invalid; left out."""
     findings = [
         Finding(
-            "missingGeometry",
+            Kind.missingGeometry,
             ERROR,
             f"{header.label}: {'; '.join(header.geometryProblems)}. This slice is left out of the stack; "
             f"Slicer's sort returns such a series unsorted.",
@@ -98,9 +99,9 @@ def orientationMismatch(slices: Sequence[SliceHeader], limits: Tolerances) -> Ad
     if not slices:
         return Admission([], [])
     reference = slices[0]
-    findings = []
-    referenceOrientation = np.asarray(reference.orientation)
-    orientations = np.asarray([header.orientation for header in slices], dtype=float)
+    findings: List[Finding] = []
+    referenceOrientation = np.asarray(orientationOf(reference))
+    orientations = np.asarray([orientationOf(header) for header in slices], dtype=float)
     angles = np.maximum(
         affines.anglesDegrees(orientations[:, :3], referenceOrientation[:3]),
         affines.anglesDegrees(orientations[:, 3:], referenceOrientation[3:]),
@@ -109,7 +110,7 @@ def orientationMismatch(slices: Sequence[SliceHeader], limits: Tolerances) -> Ad
         header, angle = slices[index], float(angles[index])
         findings.append(
             Finding(
-                "orientationMismatch",
+                Kind.orientationMismatch,
                 ERROR,
                 f"{header.label}: ImageOrientationPatient differs from the first file's ({reference.label}) by "
                 f"{angle:.4g} deg. Left out of this volume: Slicer's scalar-volume plugin loads slices of another "
@@ -131,14 +132,15 @@ ADMISSION_RULES: Tuple[AdmissionRule, ...] = (multiFrame, missingGeometry, orien
 @stackCheck
 def nonOrthonormalOrientation(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``nonOrthonormalOrientation`` (warning) once per distinct IOP that is not unit or not perpendicular."""
-    findings = []
-    reported = set()
+    findings: List[Finding] = []
+    reported: Set[Tuple[float, ...]] = set()
     for index, header in enumerate(stack.ordered):
-        if header.orientation in reported:
+        orientation = orientationOf(header)
+        if orientation in reported:
             continue
-        reported.add(header.orientation)
-        row = np.asarray(header.orientation[:3])
-        column = np.asarray(header.orientation[3:])
+        reported.add(orientation)
+        row = np.asarray(orientation[:3])
+        column = np.asarray(orientation[3:])
         deviations = {
             "|row direction| - 1": abs(np.linalg.norm(row) - 1.0),
             "|column direction| - 1": abs(np.linalg.norm(column) - 1.0),
@@ -149,7 +151,7 @@ def nonOrthonormalOrientation(stack: Stack, limits: Tolerances) -> List[Finding]
             angle = affines.angleDegrees(row, column)
             findings.append(
                 Finding(
-                    "nonOrthonormalOrientation",
+                    Kind.nonOrthonormalOrientation,
                     WARNING,
                     f"{_where(index, header)}: ImageOrientationPatient is not orthonormal ({name} = {worst:.3g}; "
                     f"angle between row and column directions {angle:.4f} deg). The affine uses the cosines as given, "
@@ -168,9 +170,10 @@ def nonOrthonormalOrientation(stack: Stack, limits: Tolerances) -> List[Finding]
 def mixedAttributes(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``mixedImageSize``, ``mixedPixelSpacing`` and ``mixedFrameOfReference`` (errors) against the reference slice."""
     ordered, reference = stack.ordered, stack.reference
-    findings = []
+    findings: List[Finding] = []
     spacingDifferences = np.max(
-        np.abs(np.asarray([header.pixelSpacing for header in ordered]) - np.asarray(reference.pixelSpacing)), axis=1
+        np.abs(np.asarray([pixelSpacingOf(header) for header in ordered]) - np.asarray(pixelSpacingOf(reference))),
+        axis=1,
     ).tolist()
     for index, header in enumerate(ordered):
         if (
@@ -183,7 +186,7 @@ def mixedAttributes(stack: Stack, limits: Tolerances) -> List[Finding]:
         if (header.rows, header.columns) != (reference.rows, reference.columns):
             findings.append(
                 Finding(
-                    "mixedImageSize",
+                    Kind.mixedImageSize,
                     ERROR,
                     f"{where}: image is {header.columns}x{header.rows} (columns x rows) but the first slice is "
                     f"{reference.columns}x{reference.rows}; these slices cannot be stacked into one volume.",
@@ -195,10 +198,10 @@ def mixedAttributes(stack: Stack, limits: Tolerances) -> List[Finding]:
         if difference > limits.pixelSpacingToleranceMm:
             findings.append(
                 Finding(
-                    "mixedPixelSpacing",
+                    Kind.mixedPixelSpacing,
                     ERROR,
-                    f"{where}: PixelSpacing {list(header.pixelSpacing)} differs from the first slice's "
-                    f"{list(reference.pixelSpacing)} by {difference:.4g} mm; one affine would misplace its voxels "
+                    f"{where}: PixelSpacing {list(pixelSpacingOf(header))} differs from the first slice's "
+                    f"{list(pixelSpacingOf(reference))} by {difference:.4g} mm; one affine would misplace its voxels "
                     f"by up to {difference * max(header.rows or 0, header.columns or 0):.3g} mm at the image edge.",
                     slice=index,
                     file=header.file,
@@ -210,7 +213,7 @@ def mixedAttributes(stack: Stack, limits: Tolerances) -> List[Finding]:
         if header.frameOfReferenceUID != reference.frameOfReferenceUID:
             findings.append(
                 Finding(
-                    "mixedFrameOfReference",
+                    Kind.mixedFrameOfReference,
                     ERROR,
                     f"{where}: FrameOfReferenceUID {header.frameOfReferenceUID or '(none)'} differs from the first "
                     f"slice's {reference.frameOfReferenceUID or '(none)'}: positions are in different patient "
@@ -233,7 +236,7 @@ def positionRepeats(stack: Stack, limits: Tolerances) -> List[Finding]:
     if len(groups) == 1 and len(ordered) > 1:
         return [
             Finding(
-                "notAVolume",
+                Kind.notAVolume,
                 ERROR,
                 f"All {len(ordered)} slices are at the same position (within {limits.duplicateToleranceMm:g} mm): "
                 f"this is not a volume (a time series of one slice, or copies). The affine's k axis is a guess.",
@@ -244,15 +247,15 @@ def positionRepeats(stack: Stack, limits: Tolerances) -> List[Finding]:
         ]
     if stack.numberOfVolumes > 1:
         return []
-    findings = []
+    findings: List[Finding] = []
     for group in groups:
         for index in group[1:]:
             header = ordered[index]
             original = ordered[group[0]]
-            distance = float(np.linalg.norm(np.subtract(header.position, original.position)))
+            distance = float(np.linalg.norm(np.subtract(positionOf(header), positionOf(original))))
             findings.append(
                 Finding(
-                    "duplicatePosition",
+                    Kind.duplicatePosition,
                     ERROR,
                     f"{_where(index, header)} is at the same position as {_where(group[0], original)} "
                     f"({distance:.3g} mm apart). Slicer stacks both, so every slice after it is off by one step; "
@@ -276,13 +279,15 @@ def singleSlice(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``singleSlice`` (warning): one slice, so the k axis is a guess; says which attribute it came from."""
     if not stack.isSingleSlice:
         return []
+    thicknessMm = stack.step.thicknessMm
+    assert thicknessMm is not None  # one slice is one position, and sliceStep sets the thickness for one position
     return [
         Finding(
-            "singleSlice",
+            Kind.singleSlice,
             WARNING,
             f"Only one slice position: there is no step to measure, so the k axis of the affine is the slice normal "
-            f"times {stack.step.thicknessMm:g} mm taken from {stack.step.source}. The volume is one voxel thick.",
-            value=float(stack.step.thicknessMm),
+            f"times {thicknessMm:g} mm taken from {stack.step.source}. The volume is one voxel thick.",
+            value=float(thicknessMm),
             unit="mm",
         )
     ]
@@ -302,24 +307,25 @@ def spacing(stack: Stack, limits: Tolerances) -> List[Finding]:
     if len(stackRows) < 2:
         return []
     maxAffineErrorMm = stack.maxAffineErrorMm
-    steps = [row.step for row in stackRows[1:]]
+    steps = [stepOf(row) for row in stackRows[1:]]
     regular = float(np.median(steps))
-    findings = []
+    findings: List[Finding] = []
     if abs(regular) <= limits.duplicateToleranceMm:
         return findings
     for position, (previous, row) in enumerate(zip(stackRows[:-1], stackRows[1:])):
+        step = steps[position]
         between = f"between slice {previous.index} ({previous.file}) and slice {row.index} ({row.file})"
         neighbours = (
             steps[max(0, position - _LOCAL_WINDOW) : position] + steps[position + 1 : position + 1 + _LOCAL_WINDOW]
         )
         local = statistics.median(neighbours) if neighbours else regular
-        multiple = int(round(row.step / local)) if abs(local) > limits.duplicateToleranceMm else 0
-        if multiple >= 2 and abs(row.step - multiple * local) <= multiple * limits.spacingToleranceMm:
+        multiple = int(round(step / local)) if abs(local) > limits.duplicateToleranceMm else 0
+        if multiple >= 2 and abs(step - multiple * local) <= multiple * limits.spacingToleranceMm:
             findings.append(
                 Finding(
-                    "missingSlice",
+                    Kind.missingSlice,
                     ERROR,
-                    f"{multiple - 1} slice(s) missing {between}: the gap is {row.step:.4g} mm = {multiple} x the "
+                    f"{multiple - 1} slice(s) missing {between}: the gap is {step:.4g} mm = {multiple} x the "
                     f"neighbouring {local:.4g} mm. A single affine misplaces slices by up to "
                     f"{maxAffineErrorMm:.3g} mm; Slicer warns and (by default) regularizes with a transform.",
                     slice=row.index,
@@ -330,17 +336,17 @@ def spacing(stack: Stack, limits: Tolerances) -> List[Finding]:
                 )
             )
             continue
-        deviation = abs(row.step - regular)
+        deviation = abs(step - regular)
         if deviation > limits.spacingToleranceMm:
             findings.append(
                 Finding(
-                    "nonUniformSpacing",
+                    Kind.nonUniformSpacing,
                     ERROR,
-                    f"Gap of {row.step:.4g} mm {between} differs from the regular {regular:.4g} mm (median gap) by "
+                    f"Gap of {step:.4g} mm {between} differs from the regular {regular:.4g} mm (median gap) by "
                     f"{deviation:.4g} mm. A single affine misplaces slices by up to {maxAffineErrorMm:.3g} mm.",
                     slice=row.index,
                     file=row.file,
-                    value=float(row.step),
+                    value=float(step),
                     tolerance=limits.spacingToleranceMm,
                     unit="mm",
                 )
@@ -360,19 +366,20 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
         return []
     stackRows, unitNormal, seriesTilt = stack.positionRows, stack.unitNormal, stack.seriesTiltDeg
     positions = stack.positions
-    findings = []
+    findings: List[Finding] = []
     laterals = _lateralMm(np.diff([row.position for row in stackRows], axis=0), unitNormal)
     for row, lateral in zip(stackRows[1:], laterals.tolist()):
-        if row.tilt > limits.tiltToleranceDeg and lateral > limits.tiltLateralToleranceMm:
+        tilt = tiltOf(row)
+        if tilt > limits.tiltToleranceDeg and lateral > limits.tiltLateralToleranceMm:
             findings.append(
                 Finding(
-                    "gantryTilt",
+                    Kind.gantryTilt,
                     WARNING,
-                    f"slice {row.index} ({row.file}): the step from the previous slice is {row.tilt:.3f} deg off the "
+                    f"slice {row.index} ({row.file}): the step from the previous slice is {tilt:.3f} deg off the "
                     f"slice normal ({lateral:.3g} mm sideways).",
                     slice=row.index,
                     file=row.file,
-                    value=float(row.tilt),
+                    value=float(tilt),
                     tolerance=limits.tiltToleranceDeg,
                     unit="deg",
                 )
@@ -382,14 +389,14 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
         "no GantryDetectorTilt (0018,1120) tag" if tag is None else f"GantryDetectorTilt (0018,1120) = {tag:g} deg"
     )
     agrees = tag is not None and abs(abs(tag) - seriesTilt) <= limits.tiltTagToleranceDeg
-    seriesLateral = _lateralMm(np.subtract(positions[-1].position, positions[0].position), unitNormal)
+    seriesLateral = float(_lateralMm(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal))
     if seriesTilt > limits.tiltToleranceDeg and seriesLateral > limits.tiltLateralToleranceMm:
         comparison = "the tag agrees" if agrees else "the tag does not agree: trust the positions"
         if tag is None:
             comparison = "the tilt is measured from positions only"
         findings.append(
             Finding(
-                "gantryTilt",
+                Kind.gantryTilt,
                 WARNING,
                 f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal "
                 f"(measured from IPP); {tagText}, {comparison}. The affine keeps the shear (as Slicer's reader and "
@@ -403,7 +410,7 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     elif tag is not None and abs(tag) > limits.tiltTagToleranceDeg:
         findings.append(
             Finding(
-                "gantryTilt",
+                Kind.gantryTilt,
                 INFO,
                 f"{tagText}, but slice positions run along the normal ({seriesTilt:.3f} deg): the images were "
                 f"already resampled to an untilted grid, nothing to correct.",
@@ -415,21 +422,23 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     return findings
 
 
-def _lateralMm(steps, unitNormal):
-    """Length (mm) of the part of each step (3-vector or rows of an (N, 3) array) perpendicular to ``unitNormal``."""
-    steps = np.asarray(steps, dtype=float)
-    along = (steps @ unitNormal)[..., np.newaxis] * unitNormal
-    lengths = np.linalg.norm(steps - along, axis=-1)
-    return float(lengths) if lengths.ndim == 0 else lengths
+def _lateralMm(steps: npt.ArrayLike, unitNormal: np.ndarray) -> np.ndarray:
+    """Length (mm) of the part of each step (3-vector or rows of an (N, 3) array) perpendicular to ``unitNormal``.
+
+    Shape ``(N,)``, or ``()`` for one 3-vector.
+    """
+    vectors = np.asarray(steps, dtype=float)
+    along = (vectors @ unitNormal)[..., np.newaxis] * unitNormal
+    return np.linalg.norm(vectors - along, axis=-1)
 
 
 def _lateralShiftMm(positions: Sequence[SliceHeader]) -> float:
     """Largest in-plane offset (mm) of a slice from the first slice's origin projected along the normal."""
-    first = np.asarray(positions[0].position)
-    orientation = np.asarray(positions[0].orientation)
+    first = np.asarray(positionOf(positions[0]))
+    orientation = np.asarray(orientationOf(positions[0]))
     normal = affines.sliceNormal(orientation)
     normal = normal / np.linalg.norm(normal)
-    offsets = np.asarray([header.position for header in positions], dtype=float) - first
+    offsets = np.asarray([positionOf(header) for header in positions], dtype=float) - first
     return float(np.max(_lateralMm(offsets, normal)))
 
 
@@ -444,9 +453,10 @@ def instanceOrder(stack: Stack, limits: Tolerances) -> List[Finding]:
     if order.order != "notSpatial":
         return []
     breaking = order.breakingRow
+    assert breaking is not None  # instanceOrderAlongK sets breakingRow whenever the order is notSpatial
     return [
         Finding(
-            "instanceOrderNotSpatial",
+            Kind.instanceOrderNotSpatial,
             WARNING,
             f"InstanceNumber does not follow slice position: at slice {breaking.index} ({breaking.file}) "
             f"InstanceNumber {breaking.instanceNumber} breaks the {'rising' if order.rising else 'falling'} "

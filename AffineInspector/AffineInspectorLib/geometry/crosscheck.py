@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from . import affines
+from .sliceheader import SliceHeader, orientationOf, pixelSpacingOf, positionOf
 from .stack import instanceNumberTrend
 
 CORNER_TOLERANCE_MM = 1e-3
@@ -32,7 +34,7 @@ SAME_GRID_TOLERANCE_MM = 1e-3
 _CORNER_OFFSETS = np.array([[c, r] for r in (0, 1) for c in (0, 1)], dtype=float)  # (r, c) order, as Slicer
 
 
-def cornersFromIJKToRAS(ijkToRAS, dimensions) -> np.ndarray:
+def cornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, dimensions: Sequence[int]) -> np.ndarray:
     """Slice corners, shape ``(slices, 4, 3)`` RAS mm, corner order (r, c) = (0,0), (0,1), (1,0), (1,1)."""
     columns, rows, slices = (int(value) for value in dimensions)
     matrix = np.asarray(ijkToRAS, dtype=float)
@@ -44,7 +46,7 @@ def cornersFromIJKToRAS(ijkToRAS, dimensions) -> np.ndarray:
     return (points @ matrix.T)[:, :, :3]
 
 
-def cornersFromDICOM(slices: Sequence, columns: int, rows: int) -> np.ndarray:
+def cornersFromDICOM(slices: Sequence[SliceHeader], columns: int, rows: int) -> np.ndarray:
     """Slice corners from each slice's own IPP/IOP/PixelSpacing, shape ``(len(slices), 4, 3)``, RAS mm.
 
     ``slices`` are :class:`~AffineInspectorLib.sliceheader.SliceHeader` (LPS
@@ -52,11 +54,12 @@ def cornersFromDICOM(slices: Sequence, columns: int, rows: int) -> np.ndarray:
     """
     corners = np.zeros((len(slices), 4, 3))
     for index, header in enumerate(slices):
-        position = np.asarray(header.position, dtype=float)
-        rowDirection = np.asarray(header.orientation[:3], dtype=float)
-        columnDirection = np.asarray(header.orientation[3:], dtype=float)
-        rowVector = columns * header.pixelSpacing[1] * rowDirection
-        columnVector = rows * header.pixelSpacing[0] * columnDirection
+        position = np.asarray(positionOf(header), dtype=float)
+        orientation, pixelSpacing = orientationOf(header), pixelSpacingOf(header)
+        rowDirection = np.asarray(orientation[:3], dtype=float)
+        columnDirection = np.asarray(orientation[3:], dtype=float)
+        rowVector = columns * pixelSpacing[1] * rowDirection
+        columnVector = rows * pixelSpacing[0] * columnDirection
         lps = position + _CORNER_OFFSETS[:, :1] * rowVector + _CORNER_OFFSETS[:, 1:] * columnVector
         corners[index] = affines.lpsToRAS(lps)
     return corners
@@ -79,7 +82,9 @@ class SliceDeviation:
     slicerErrorMm: float
 
 
-def sliceDeviations(loadedCorners: np.ndarray, dicomCorners: np.ndarray, slices: Sequence) -> List[SliceDeviation]:
+def sliceDeviations(
+    loadedCorners: np.ndarray, dicomCorners: np.ndarray, slices: Sequence[SliceHeader]
+) -> List[SliceDeviation]:
     """Per-slice corner deviations between two ``(slices, 4, 3)`` corner arrays (same frame, same k order)."""
     difference = np.asarray(loadedCorners, dtype=float) - np.asarray(dicomCorners, dtype=float)
     distances = np.linalg.norm(difference, axis=2).max(axis=1)
@@ -90,10 +95,10 @@ def sliceDeviations(loadedCorners: np.ndarray, dicomCorners: np.ndarray, slices:
     ]
 
 
-def originExplanation(ijkToRAS, firstSlice) -> str:
+def originExplanation(ijkToRAS: npt.ArrayLike, firstSlice: SliceHeader) -> str:
     """Say which file's IPP the volume origin is, with the LPS to RAS sign flips spelled out."""
     origin = np.asarray(ijkToRAS, dtype=float)[:3, 3]
-    position = np.asarray(firstSlice.position, dtype=float)
+    position = np.asarray(positionOf(firstSlice), dtype=float)
     expected = affines.lpsToRAS(position)
     distance = float(np.linalg.norm(origin - expected))
     text = (
@@ -106,13 +111,13 @@ def originExplanation(ijkToRAS, firstSlice) -> str:
     return text + f": {distance:.4g} mm from the origin (an acquisition or other transform moves the volume)."
 
 
-def instanceNumberOrderAlongK(slices: Sequence) -> str:
+def instanceNumberOrderAlongK(slices: Sequence[SliceHeader]) -> str:
     """How InstanceNumber runs along the loaded volume's k: :func:`.stack.instanceNumberTrend`'s order
     (``"ascending"``, ``"descending"``, ``"notSpatial"`` or ``"unknown"``), the same rule the checks use."""
     return instanceNumberTrend([header.instanceNumber for header in slices])[0]
 
 
-def _xyz(values) -> str:
+def _xyz(values: Iterable[float]) -> str:
     return ", ".join(f"{value:.4g}" for value in values)
 
 
@@ -151,10 +156,10 @@ class GridComparison:
 
 
 def compareGrids(
-    ijkToWorldA,
-    dimensionsA,
-    ijkToWorldB,
-    dimensionsB,
+    ijkToWorldA: npt.ArrayLike,
+    dimensionsA: Sequence[int],
+    ijkToWorldB: npt.ArrayLike,
+    dimensionsB: Sequence[int],
     *,
     toleranceMm: float = SAME_GRID_TOLERANCE_MM,
     obliqueToleranceDeg: float = 1.0,
@@ -162,24 +167,24 @@ def compareGrids(
     """Compare grid A with reference grid B. Both matrices map IJK to world RAS (4x4, parent transforms applied)."""
     a = np.asarray(ijkToWorldA, dtype=float)
     b = np.asarray(ijkToWorldB, dtype=float)
-    dimensionsA = tuple(int(value) for value in dimensionsA)
-    dimensionsB = tuple(int(value) for value in dimensionsB)
-    sameDimensions = dimensionsA == dimensionsB
+    sizesA = _three(int(value) for value in dimensionsA)
+    sizesB = _three(int(value) for value in dimensionsB)
+    sameDimensions = sizesA == sizesB
     mapping, flips = _axisMapping(a, b, obliqueToleranceDeg)
     offset = a[:3, 3] - b[:3, 3]
-    distance = _cornerCentreDistance(a, b, dimensionsA) if sameDimensions else None
+    distance = _cornerCentreDistance(a, b, sizesA) if sameDimensions else None
     sameGrid = sameDimensions and distance is not None and distance <= toleranceMm
-    overlap = _overlapFraction(a, dimensionsA, b, dimensionsB)
+    overlap = _overlapFraction(a, sizesA, b, sizesB)
     comparison = GridComparison(
         sameGrid=sameGrid,
         sameDimensions=sameDimensions,
-        dimensionsA=dimensionsA,
-        dimensionsB=dimensionsB,
-        spacingA=tuple(float(value) for value in affines.columnNorms(a)),
-        spacingB=tuple(float(value) for value in affines.columnNorms(b)),
+        dimensionsA=sizesA,
+        dimensionsB=sizesB,
+        spacingA=_three(float(value) for value in affines.columnNorms(a)),
+        spacingB=_three(float(value) for value in affines.columnNorms(b)),
         axisMapping=mapping,
         flipped=flips,
-        originOffsetMm=tuple(float(value) for value in offset),
+        originOffsetMm=_three(float(value) for value in offset),
         maxVoxelCentreDistanceMm=distance,
         overlapFraction=overlap,
         resamplingFixes=(not sameGrid) and overlap > 0,
@@ -190,30 +195,41 @@ def compareGrids(
     return comparison
 
 
-def _axisMapping(a: np.ndarray, b: np.ndarray, obliqueToleranceDeg: float):
+_T = TypeVar("_T")
+
+
+def _three(values: Iterable[_T]) -> Tuple[_T, _T, _T]:
+    """The values of an (i, j, k) or (x, y, z) triple as a 3-tuple; ValueError for any other number of values."""
+    first, second, third = values
+    return first, second, third
+
+
+def _axisMapping(
+    a: np.ndarray, b: np.ndarray, obliqueToleranceDeg: float
+) -> Tuple[Optional[Tuple[int, int, int]], Optional[Tuple[bool, bool, bool]]]:
     """For each A axis, the B axis it is parallel to and whether it is reversed; ``(None, None)`` if oblique."""
     directionsA = a[:3, :3] / np.linalg.norm(a[:3, :3], axis=0)
     directionsB = b[:3, :3] / np.linalg.norm(b[:3, :3], axis=0)
     cosines = directionsA.T @ directionsB  # [axis of A, axis of B]
-    mapping = tuple(int(np.argmax(np.abs(row))) for row in cosines)
+    mapping = _three(int(np.argmax(np.abs(row))) for row in cosines)
     limit = np.cos(np.radians(obliqueToleranceDeg))
     if sorted(mapping) != [0, 1, 2] or any(abs(cosines[n, mapping[n]]) < limit for n in range(3)):
         return None, None
-    return mapping, tuple(bool(cosines[n, mapping[n]] < 0) for n in range(3))
+    return mapping, _three(bool(cosines[n, mapping[n]] < 0) for n in range(3))
 
 
-def _gridCorners(dimensions) -> np.ndarray:
+def _gridCorners(dimensions: Sequence[int]) -> np.ndarray:
     """The 8 corner voxel indices (homogeneous, shape (8, 4))."""
     limits = [(0, max(0, size - 1)) for size in dimensions]
     return np.array([[i, j, k, 1.0] for i, j, k in itertools.product(*limits)], dtype=float)
 
 
-def _cornerCentreDistance(a: np.ndarray, b: np.ndarray, dimensions) -> float:
+def _cornerCentreDistance(a: np.ndarray, b: np.ndarray, dimensions: Sequence[int]) -> float:
     corners = _gridCorners(dimensions)
     return float(np.max(np.linalg.norm((corners @ a.T - corners @ b.T)[:, :3], axis=1)))
 
 
-def _overlapFraction(a: np.ndarray, dimensionsA, b: np.ndarray, dimensionsB) -> float:
+def _overlapFraction(a: np.ndarray, dimensionsA: Sequence[int], b: np.ndarray, dimensionsB: Sequence[int]) -> float:
     """Fraction of A's corner-to-corner extent (sampled at 5^3 points) that falls inside B's voxel extent."""
     samples = [np.linspace(0, max(0, size - 1), 5) for size in dimensionsA]
     points = np.array([[i, j, k, 1.0] for i, j, k in itertools.product(*samples)])
@@ -234,11 +250,13 @@ def _describe(comparison: GridComparison, toleranceMm: float) -> List[str]:
     if comparison.axisMapping is None:
         messages.append("Index axes are oblique to the reference's: a rotation, not a permutation or flip.")
     else:
+        flipped = comparison.flipped
+        assert flipped is not None  # _axisMapping gives both or neither
         names = "ijk"
         changes = [
-            f"{names[n]} runs along the reference's {'-' if comparison.flipped[n] else '+'}{names[m]}"
+            f"{names[n]} runs along the reference's {'-' if flipped[n] else '+'}{names[m]}"
             for n, m in enumerate(comparison.axisMapping)
-            if m != n or comparison.flipped[n]
+            if m != n or flipped[n]
         ]
         unchanged = "same directions as the reference (no permutation or flip)."
         messages.append("Axes: " + ("; ".join(changes) + "." if changes else unchanged))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Type, TypeVar
 
 
 class _StrEnum(str, enum.Enum):
@@ -100,7 +100,10 @@ class Finding:
         object.__setattr__(self, "severity", _member(Severity, self.severity, "severity"))
 
 
-def _member(vocabulary, value, argumentName: str):
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+
+def _member(vocabulary: Type[_Member], value: object, argumentName: str) -> _Member:
     try:
         return vocabulary(value)
     except ValueError:
@@ -160,7 +163,7 @@ class Tolerances:
     """Largest PixelSpacing difference (mm) from the first slice."""
 
     @classmethod
-    def fromKeywords(cls, **keywords) -> "Tolerances":
+    def fromKeywords(cls, **keywords: float) -> "Tolerances":
         """Build from keyword arguments, rejecting unknown names and negative values."""
         names = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(keywords) - names)
@@ -177,9 +180,9 @@ RUN_SUMMARY_THRESHOLD = 4
 (every finding stays in JSON and the slice table)."""
 
 
-def perSliceRuns(findings: Sequence[Finding]) -> Dict[str, List[Finding]]:
+def perSliceRuns(findings: Sequence[Finding]) -> Dict[Kind, List[Finding]]:
     """The per-slice findings of each kind found on more than RUN_SUMMARY_THRESHOLD slices, by kind."""
-    bySliceKind: Dict[str, List[Finding]] = {}
+    bySliceKind: Dict[Kind, List[Finding]] = {}
     for finding in findings:
         if finding.slice is not None:
             bySliceKind.setdefault(finding.kind, []).append(finding)

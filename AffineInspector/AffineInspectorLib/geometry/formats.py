@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 import numpy as np
+import numpy.typing as npt
 
 from .affines import rasToLPS
 
@@ -99,7 +100,7 @@ COPY_FORMATS: Dict[str, Callable[[np.ndarray], str]] = {
 """Copy-button formats, by the label the panel shows; each takes IJKToRAS."""
 
 
-def formatGeometry(formatName: str, IJKToRAS) -> str:
+def formatGeometry(formatName: str, IJKToRAS: npt.ArrayLike) -> str:
     """Render IJKToRAS in one of :data:`COPY_FORMATS`; raises ValueError for an unknown format name."""
     if formatName not in COPY_FORMATS:
         raise ValueError(f"formatName must be one of {list(COPY_FORMATS)}, not {formatName!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple, cast
 
 
 @dataclasses.dataclass
@@ -59,14 +59,52 @@ class SliceHeader:
         return self.position is not None and self.orientation is not None and self.pixelSpacing is not None
 
 
-def setGeometry(header: SliceHeader, positionSource, orientationSource, measuresSource) -> None:
-    """Validate and store IPP, IOP and PixelSpacing, recording each problem in plain words."""
-    header.position = _validVector(header, positionSource, "ImagePositionPatient", 3, lambda values: None)
+# The geometry of a usable slice. Admission rules (``missingGeometry``) leave every slice without IPP, IOP or
+# PixelSpacing out of the stack, so what comes after them (the sorted Stack, the checks, a loaded volume's slices
+# once ``hasGeometry`` was tested) sees only usable slices: these narrow the Optional fields there, in one place.
+
+
+def positionOf(header: SliceHeader) -> Tuple[float, float, float]:
+    """``header.position`` of a usable slice (``hasGeometry``); AssertionError for one without."""
+    assert header.position is not None, f"{header.label}: no ImagePositionPatient (not a usable slice)"
+    return header.position
+
+
+def orientationOf(header: SliceHeader) -> Tuple[float, ...]:
+    """``header.orientation`` of a usable slice (``hasGeometry``); AssertionError for one without."""
+    assert header.orientation is not None, f"{header.label}: no ImageOrientationPatient (not a usable slice)"
+    return header.orientation
+
+
+def pixelSpacingOf(header: SliceHeader) -> Tuple[float, float]:
+    """``header.pixelSpacing`` of a usable slice (``hasGeometry``); AssertionError for one without."""
+    assert header.pixelSpacing is not None, f"{header.label}: no PixelSpacing (not a usable slice)"
+    return header.pixelSpacing
+
+
+def setGeometry(header: SliceHeader, positionSource: Any, orientationSource: Any, measuresSource: Any) -> None:
+    """Validate and store IPP, IOP and PixelSpacing, recording each problem in plain words.
+
+    Each source is a pydicom Dataset (or functional-group item) holding the attribute, or ``None``.
+    """
+    # _validVector returns exactly ``count`` values or None; the casts say so to the type checker.
+    header.position = cast(
+        Optional[Tuple[float, float, float]],
+        _validVector(header, positionSource, "ImagePositionPatient", 3, lambda values: None),
+    )
     header.orientation = _validVector(header, orientationSource, "ImageOrientationPatient", 6, orientationProblem)
-    header.pixelSpacing = _validVector(header, measuresSource, "PixelSpacing", 2, spacingProblem)
+    header.pixelSpacing = cast(
+        Optional[Tuple[float, float]], _validVector(header, measuresSource, "PixelSpacing", 2, spacingProblem)
+    )
 
 
-def _validVector(header, source, keyword, count, extraCheck):
+def _validVector(
+    header: SliceHeader,
+    source: Any,
+    keyword: str,
+    count: int,
+    extraCheck: Callable[[Tuple[float, ...]], Optional[str]],
+) -> Optional[Tuple[float, ...]]:
     raw = source.get(keyword) if source is not None else None
     if raw is None or raw == "" or (hasattr(raw, "__len__") and len(raw) == 0):
         header.geometryProblems.append(f"{keyword} is missing")
@@ -111,26 +149,26 @@ def spacingProblem(values: Sequence[float]) -> Optional[str]:
     return None
 
 
-def _shown(raw) -> str:
+def _shown(raw: Any) -> str:
     text = "\\".join(str(value) for value in raw) if isinstance(raw, (list, tuple)) else str(raw)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def firstItem(sequence):
+def firstItem(sequence: Any) -> Any:
     try:
         return sequence[0] if sequence else None
     except (TypeError, IndexError):
         return None
 
 
-def firstValue(value):
+def firstValue(value: Any) -> Any:
     if isinstance(value, (list, tuple)) or (hasattr(value, "__iter__") and not isinstance(value, (str, bytes))):
         values = list(value)
         return values[0] if values else None
     return value
 
 
-def joinedValues(value) -> str:
+def joinedValues(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -141,7 +179,7 @@ def joinedValues(value) -> str:
         return str(value)
 
 
-def optionalInt(value) -> Optional[int]:
+def optionalInt(value: Any) -> Optional[int]:
     try:
         if value is None or value == "":
             return None
@@ -150,7 +188,7 @@ def optionalInt(value) -> Optional[int]:
         return None
 
 
-def optionalFloat(value) -> Optional[float]:
+def optionalFloat(value: Any) -> Optional[float]:
     try:
         if value is None or value == "":
             return None

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from . import affines
 from .findings import Tolerances
-from .sliceheader import SliceHeader
+from .sliceheader import SliceHeader, orientationOf, pixelSpacingOf, positionOf
 
 REPEAT_ATTRIBUTES = (
     ("temporalPosition", "TemporalPositionIdentifier"),
@@ -117,30 +117,42 @@ class Stack:
         return len(self.ordered) == 1
 
 
+def stepOf(row: SliceRow) -> float:
+    """``row.step`` of a row that has one, as each of :attr:`Stack.positionRows` but the first; else AssertionError."""
+    assert row.step is not None, f"slice {row.index} has no step (it is the first position)"
+    return row.step
+
+
+def tiltOf(row: SliceRow) -> float:
+    """``row.tilt`` of a row that has one, as each of :attr:`Stack.positionRows` but the first; else AssertionError."""
+    assert row.tilt is not None, f"slice {row.index} has no tilt (the first position, or a repeat at a position)"
+    return row.tilt
+
+
 def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: Tolerances) -> Stack:
     """Measure a sorted stack: positions, repeats (4D), step, ``IJKToLPS``, rows, tilt and InstanceNumber order.
 
     ``ordered`` are usable slices (geometry present, orientation of ``reference``) in Slicer's sort order;
     ``reference`` is the slice whose IOP and PixelSpacing the affine uses (the first file as found).
     """
-    ordered = tuple(ordered)
-    unitNormal = affines.sliceNormal(reference.orientation)
+    sortedSlices = tuple(ordered)
+    unitNormal = affines.sliceNormal(orientationOf(reference))
     unitNormal = unitNormal / np.linalg.norm(unitNormal)
-    groups = positionGroups(ordered, limits.duplicateToleranceMm)
-    positions = tuple(ordered[group[0]] for group in groups)
-    numberOfVolumes, repeatedBy = repeats(ordered, groups)
+    groups = positionGroups(sortedSlices, limits.duplicateToleranceMm)
+    positions = tuple(sortedSlices[group[0]] for group in groups)
+    numberOfVolumes, repeatedBy = repeats(sortedSlices, groups)
     step = sliceStep(positions, unitNormal)
     IJKToLPS = affines.IJKToLPSFromDICOM(
-        positions[0].position, reference.orientation, reference.pixelSpacing, step.vector
+        positionOf(positions[0]), orientationOf(reference), pixelSpacingOf(reference), step.vector
     )
-    rows = _rows(ordered, groups, unitNormal, IJKToLPS)
+    rows, maxAffineErrorMm = _rows(sortedSlices, groups, unitNormal, IJKToLPS)
     seriesTilt = (
-        affines.lineAngleDegrees(np.subtract(positions[-1].position, positions[0].position), unitNormal)
+        affines.lineAngleDegrees(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal)
         if len(positions) >= 2
         else None
     )
     return Stack(
-        ordered=ordered,
+        ordered=sortedSlices,
         reference=reference,
         groups=groups,
         positions=positions,
@@ -150,7 +162,7 @@ def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: T
         step=step,
         IJKToLPS=IJKToLPS,
         rows=rows,
-        maxAffineErrorMm=max(row.affineError for row in rows),
+        maxAffineErrorMm=maxAffineErrorMm,
         seriesTiltDeg=seriesTilt,
         instanceOrder=instanceOrderAlongK(rows, groups, numberOfVolumes),
     )
@@ -160,14 +172,14 @@ def positionGroups(ordered: Sequence[SliceHeader], toleranceMm: float) -> Tuple[
     """Group consecutive sorted slices whose IPPs lie within ``toleranceMm`` of the group's first."""
     groups: List[List[int]] = []
     for index, header in enumerate(ordered):
-        if groups and math.dist(header.position, ordered[groups[-1][0]].position) <= toleranceMm:
+        if groups and math.dist(positionOf(header), positionOf(ordered[groups[-1][0]])) <= toleranceMm:
             groups[-1].append(index)
         else:
             groups.append([index])
     return tuple(tuple(group) for group in groups)
 
 
-def repeats(ordered: Sequence[SliceHeader], groups) -> Tuple[int, Optional[str]]:
+def repeats(ordered: Sequence[SliceHeader], groups: Sequence[Sequence[int]]) -> Tuple[int, Optional[str]]:
     """Return the number of volumes and the DICOM keyword that differs between them (``None`` for 3D).
 
     Positions that all repeat the same number of times M >= 2 (and there are
@@ -192,7 +204,7 @@ def sliceStep(positions: Sequence[SliceHeader], unitNormal: np.ndarray) -> Slice
     SpacingBetweenSlices, else SliceThickness, else 1.0 mm.
     """
     if len(positions) >= 2:
-        vector = (np.asarray(positions[-1].position) - np.asarray(positions[0].position)) / (len(positions) - 1)
+        vector = (np.asarray(positionOf(positions[-1])) - np.asarray(positionOf(positions[0]))) / (len(positions) - 1)
         return SliceStep(vector, "positions")
     header = positions[0]
     if header.spacingBetweenSlices and header.spacingBetweenSlices > 0:
@@ -204,13 +216,16 @@ def sliceStep(positions: Sequence[SliceHeader], unitNormal: np.ndarray) -> Slice
     return SliceStep(unitNormal * thickness, source, float(thickness))
 
 
-def _rows(ordered, groups, unitNormal: np.ndarray, IJKToLPS: np.ndarray) -> Tuple[SliceRow, ...]:
-    positions = np.asarray([header.position for header in ordered], dtype=float)
+def _rows(
+    ordered: Sequence[SliceHeader], groups: Sequence[Sequence[int]], unitNormal: np.ndarray, IJKToLPS: np.ndarray
+) -> Tuple[Tuple[SliceRow, ...], float]:
+    """The per-slice rows, and the largest ``affineError`` among them (mm)."""
+    positions = np.asarray([positionOf(header) for header in ordered], dtype=float)
     distances = ((positions - positions[0]) @ unitNormal).tolist()
     stackSteps = np.diff(positions[[group[0] for group in groups]], axis=0)
-    steps = [None] + (stackSteps @ unitNormal).tolist()
-    tilts = [None] + affines.lineAnglesDegrees(stackSteps, unitNormal).tolist()
-    kOfRow = np.empty(len(ordered), dtype=int)
+    steps: List[Optional[float]] = [None, *(stackSteps @ unitNormal).tolist()]
+    tilts: List[Optional[float]] = [None, *affines.lineAnglesDegrees(stackSteps, unitNormal).tolist()]
+    kOfRow: np.ndarray = np.empty(len(ordered), dtype=int)
     for k, group in enumerate(groups):
         kOfRow[list(group)] = k
     predicted = IJKToLPS[:3, 3] + np.outer(kOfRow, IJKToLPS[:3, 2])
@@ -227,14 +242,14 @@ def _rows(ordered, groups, unitNormal: np.ndarray, IJKToLPS: np.ndarray) -> Tupl
                 file=header.file,
                 frame=header.frame,
                 instanceNumber=header.instanceNumber,
-                position=tuple(header.position),
+                position=positionOf(header),
                 distance=distances[index],
                 step=steps[k] if volume == 0 else 0.0,
                 tilt=tilts[k] if volume == 0 else None,
                 affineError=errors[index],
             )
         )
-    return tuple(rows)
+    return tuple(rows), max(errors)
 
 
 def instanceNumberTrend(numbers: Sequence[Optional[int]]) -> Tuple[str, Optional[int], Optional[bool]]:
@@ -270,13 +285,16 @@ def instanceNumberTrend(numbers: Sequence[Optional[int]]) -> Tuple[str, Optional
     return "notSpatial", breaking, trend > 0
 
 
-def instanceOrderAlongK(rows: Sequence[SliceRow], groups, numberOfVolumes: int) -> InstanceOrder:
+def instanceOrderAlongK(
+    rows: Sequence[SliceRow], groups: Sequence[Sequence[int]], numberOfVolumes: int
+) -> InstanceOrder:
     """:func:`instanceNumberTrend` for each volume of the stack on its own; the first non-spatial one wins."""
-    trends = set()
+    trends: Set[str] = set()
     for volume in range(numberOfVolumes):
         sequence = [rows[group[volume]] for group in groups if volume < len(group)]
         order, breaking, rising = instanceNumberTrend([row.instanceNumber for row in sequence])
         if order == "notSpatial":
+            assert breaking is not None  # instanceNumberTrend names the breaking position whenever it says notSpatial
             return InstanceOrder("notSpatial", sequence[breaking], rising)
         if order != "unknown" or len([row for row in sequence if row.instanceNumber is not None]) >= 2:
             trends.add(order)

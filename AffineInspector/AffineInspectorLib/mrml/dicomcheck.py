@@ -10,7 +10,7 @@ UID index outside).
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional
+from typing import Any, List, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -19,14 +19,25 @@ from ..dicom.series import SeriesGeometry, analyseSeries
 from ..dicom.slicersort import sortLikeSlicer
 from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
-from ..geometry.findings import Tolerances
+from ..geometry.findings import Kind, Tolerances
 from ..geometry.progress import Cancelled, ProgressCallback
+from ..geometry.sliceheader import SliceHeader, orientationOf, positionOf
 from .nodes import ijkToRAS, parentToWorld, pointsToWorld
 
 # --------------------------------------------------------------------------- DICOM source
 
 
-def dicomSlices(volumeNode, dicomSource, progressCallback: Optional[ProgressCallback] = None):
+class DICOMSource(Protocol):
+    """Where a loaded volume's DICOM files are: ``slicer.dicomDatabase``, or the standalone host."""
+
+    def fileForInstance(self, uid: str) -> str:
+        """Path of the file holding SOPInstanceUID ``uid``, or ``""``."""
+        ...
+
+
+def dicomSlices(
+    volumeNode: Any, dicomSource: DICOMSource, progressCallback: Optional[ProgressCallback] = None
+) -> Tuple[List[SliceHeader], List[str]]:
     """The DICOM slice headers of a loaded volume, in its k order (from ``DICOM.instanceUIDs``).
 
     Returns ``(slices, problems)``: one :class:`SliceHeader` per UID whose
@@ -38,7 +49,8 @@ def dicomSlices(volumeNode, dicomSource, progressCallback: Optional[ProgressCall
             f"{volumeNode.GetName()} was not loaded from DICOM (no DICOM.instanceUIDs attribute): there are no "
             f"DICOM files to compare with."
         )
-    slices, problems = [], []
+    slices: List[SliceHeader] = []
+    problems: List[str] = []
     for index, uid in enumerate(uids):
         if progressCallback is not None and index % 32 == 0:
             if progressCallback(f"Reading DICOM headers ({index}/{len(uids)})", index / len(uids)):
@@ -87,7 +99,11 @@ class CrossCheck:
 
 
 def crossCheckVolume(
-    volumeNode, dicomSource, *, progressCallback: Optional[ProgressCallback] = None, limits: Optional[Tolerances] = None
+    volumeNode: Any,
+    dicomSource: DICOMSource,
+    *,
+    progressCallback: Optional[ProgressCallback] = None,
+    limits: Optional[Tolerances] = None,
 ) -> CrossCheck:
     """Compare a loaded DICOM volume with its files (Slicer's AcquisitionModeling rule, 1e-3 mm)."""
     slices, problems = dicomSlices(volumeNode, dicomSource, progressCallback)
@@ -114,7 +130,7 @@ def crossCheckVolume(
     if any(header.frame is not None for header in usable) and len(usable) == count:
         # Frames of multi-frame files: Slicer's own check skips these (one UID per slice); we compare them
         # in Slicer's sort order, which is how the reader stacks them.
-        usable, _, _ = sortLikeSlicer(usable, [h.position for h in usable], [h.orientation for h in usable])
+        usable, _, _ = sortLikeSlicer(usable, [positionOf(h) for h in usable], [orientationOf(h) for h in usable])
         messages.append("Multi-frame file: frames compared in Slicer's sort order (Slicer itself skips this check).")
     if len(slices) != count or len(usable) != len(slices):
         messages.append(
@@ -136,17 +152,21 @@ def crossCheckVolume(
     return result
 
 
-def _worldIJKToRASIfLinear(volumeNode) -> np.ndarray:
+def _worldIJKToRASIfLinear(volumeNode: Any) -> np.ndarray:
     toWorld = parentToWorld(volumeNode)
     matrix = ijkToRAS(volumeNode)
     return matrix if toWorld is None else toWorld @ matrix
 
 
 # Findings that explain a corner deviation (gantryTilt: the series-level one only).
-_IRREGULAR_KINDS = ("gantryTilt", "missingSlice", "nonUniformSpacing", "duplicatePosition")
+_IRREGULAR_KINDS = (Kind.gantryTilt, Kind.missingSlice, Kind.nonUniformSpacing, Kind.duplicatePosition)
 
 
-def _crossCheckMessages(result: CrossCheck, parent) -> List[str]:
+def _crossCheckMessages(result: CrossCheck, parent: Any) -> List[str]:
+    """The messages of a cross-check whose corners were compared (every measurement set); ``parent`` is the
+    volume's parent transform node or None."""
+    withoutTransformMm = result.maxCornerDeviationWithoutTransformMm
+    assert withoutTransformMm is not None  # crossCheckVolume sets the measurements before it asks for messages
     worst = max(result.deviations, key=lambda deviation: deviation.deviationMm)
     where = f"slice k = {worst.k} ({worst.file}" + (
         f", InstanceNumber {worst.instanceNumber})" if worst.instanceNumber is not None else ")"
@@ -157,9 +177,9 @@ def _crossCheckMessages(result: CrossCheck, parent) -> List[str]:
             f"Slicer's geometry{transformText} matches every DICOM slice: largest corner deviation "
             f"{result.maxCornerDeviationMm:.3g} mm (tolerance {result.toleranceMm:g} mm)."
         )
-        if parent is not None and result.maxCornerDeviationWithoutTransformMm > result.toleranceMm:
+        if parent is not None and withoutTransformMm > result.toleranceMm:
             text += (
-                f" The voxel grid alone (IJKToRAS) is up to {result.maxCornerDeviationWithoutTransformMm:.4g} mm off; "
+                f" The voxel grid alone (IJKToRAS) is up to {withoutTransformMm:.4g} mm off; "
                 f"the transform corrects it. Harden it or resample to get a grid that is right by itself."
             )
         return [text]
@@ -171,7 +191,7 @@ def _crossCheckMessages(result: CrossCheck, parent) -> List[str]:
     reasons = [
         finding.message
         for finding in (result.dicom.findings if result.dicom is not None else [])
-        if finding.kind in _IRREGULAR_KINDS and (finding.kind != "gantryTilt" or finding.slice is None)
+        if finding.kind in _IRREGULAR_KINDS and (finding.kind != Kind.gantryTilt or finding.slice is None)
     ]
     if reasons:
         messages.append("Why: " + " ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else ""))

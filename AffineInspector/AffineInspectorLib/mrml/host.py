@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 import slicer
@@ -31,7 +31,7 @@ from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
-from .dicomcheck import dicomSlices
+from .dicomcheck import DICOMSource, dicomSlices
 from .nodes import ijkToRAS
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -40,7 +40,7 @@ VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 class StandaloneHost:
     """A Slicer-like environment on ``slicer-core``: scene, logics, DICOM loading, UID index."""
 
-    def __init__(self, *, setGlobalScene: bool = True):
+    def __init__(self, *, setGlobalScene: bool = True) -> None:
         self.scene = slicer.vtkMRMLScene()
         # As Slicer's application registers them: the volumes logic finds the
         # colour logic (default colour tables for display nodes) through it.
@@ -81,7 +81,7 @@ class StandaloneHost:
         *,
         regularize: bool = False,
         progressCallback: Optional[ProgressCallback] = None,
-    ) -> List:
+    ) -> List[Any]:
         """Load every series under ``paths`` as Slicer's scalar-volume plugin does; return the volume nodes.
 
         ``regularize`` adds Slicer's acquisition transform where slice corners
@@ -90,7 +90,7 @@ class StandaloneHost:
         """
         return self.loadInspection(inspectPaths(list(paths), progressCallback=progressCallback), regularize=regularize)
 
-    def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List:
+    def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List[Any]:
         """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`)."""
         self.unreadable = list(result.unreadableFiles)
         nodes = []
@@ -104,7 +104,8 @@ class StandaloneHost:
                 self.loadErrors[series.seriesInstanceUID] = str(error)
         return nodes
 
-    def _loadSeries(self, series: SeriesGeometry, *, regularize: bool):
+    def _loadSeries(self, series: SeriesGeometry, *, regularize: bool) -> Any:
+        """The new scalar volume node of one series."""
         files = list(series.files)  # Slicer's sort order (the engine's port of getSortedImageFiles)
         reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
         reader.SetArchetype(files[0])
@@ -144,7 +145,7 @@ class StandaloneHost:
             addAcquisitionTransformIfNeeded(node, self)
         return node
 
-    def loadVolume(self, path: str, *, labelmap: bool = False):
+    def loadVolume(self, path: str, *, labelmap: bool = False) -> Any:
         """Load a NRRD, NIfTI or MetaImage file (as Slicer's Add Data); raises GeometryError if it cannot."""
         if not os.path.isfile(path):
             raise GeometryError(f"{path}: no such file")
@@ -156,7 +157,7 @@ class StandaloneHost:
             )
         return node
 
-    def load(self, path: str, *, labelmap: bool = False, regularize: bool = False):
+    def load(self, path: str, *, labelmap: bool = False, regularize: bool = False) -> Any:
         """A volume file, or a DICOM file/folder (its first series); returns one node."""
         if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
             return self.loadVolume(path, labelmap=labelmap)
@@ -166,7 +167,7 @@ class StandaloneHost:
             raise GeometryError(f"{path}: no DICOM image series loaded: {reasons}")
         return nodes[0]
 
-    def saveVolume(self, node, path: str) -> None:
+    def saveVolume(self, node: Any, path: str) -> None:
         """Write a volume to NRRD / NIfTI / MetaImage (by extension); never over an existing input file."""
         if not path.lower().endswith(VOLUME_EXTENSIONS):
             raise GeometryError(f"{path}: output must end with one of {', '.join(VOLUME_EXTENSIONS)}")
@@ -191,7 +192,7 @@ def _stem(path: str) -> str:
     return name
 
 
-def addAcquisitionTransformIfNeeded(volumeNode, dicomSource):
+def addAcquisitionTransformIfNeeded(volumeNode: Any, dicomSource: DICOMSource) -> Any:
     """Add Slicer's acquisition (grid) transform when slice corners deviate more than 1e-3 mm; return it or None.
 
     Same construction as Slicer's DICOMScalarVolumePlugin AcquisitionModeling:

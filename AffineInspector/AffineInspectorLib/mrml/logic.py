@@ -14,7 +14,7 @@ the parent transform chain (linear only); DICOM values are LPS.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 import slicer
@@ -25,7 +25,7 @@ from ..geometry import affines, crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Tolerances
 from ..geometry.progress import ProgressCallback
-from .dicomcheck import CrossCheck, crossCheckVolume, dicomSlices
+from .dicomcheck import CrossCheck, DICOMSource, crossCheckVolume, dicomSlices
 from .nodes import VolumeInfo, ijkToRAS, ijkToWorld, volumeInfo, volumeNodes
 
 INTERPOLATIONS = ("nearest", "linear", "cubic")
@@ -34,7 +34,7 @@ INTERPOLATIONS = ("nearest", "linear", "cubic")
 # --------------------------------------------------------------------------- compare and resample
 
 
-def compareVolumes(volumeNode, referenceNode) -> crosscheck.GridComparison:
+def compareVolumes(volumeNode: Any, referenceNode: Any) -> crosscheck.GridComparison:
     """Compare a volume's grid with a reference volume's, in world space (linear parent transforms applied)."""
     return crosscheck.compareGrids(
         ijkToWorld(volumeNode),
@@ -44,19 +44,19 @@ def compareVolumes(volumeNode, referenceNode) -> crosscheck.GridComparison:
     )
 
 
-def voxelToVoxelMatrix(inputNode, referenceNode) -> np.ndarray:
+def voxelToVoxelMatrix(inputNode: Any, referenceNode: Any) -> np.ndarray:
     """inverse(reference IJKToWorld) . input IJKToWorld: input IJK to reference IJK (4x4)."""
     return affines.voxelToVoxel(ijkToWorld(inputNode), ijkToWorld(referenceNode))
 
 
 def resampleToReference(
-    inputNode,
-    referenceNode,
+    inputNode: Any,
+    referenceNode: Any,
     *,
     interpolation: Optional[str] = None,
     outputName: Optional[str] = None,
     labelmap: Optional[bool] = None,
-):
+) -> Any:
     """Resample ``inputNode`` onto ``referenceNode``'s grid into a new node; the input is not modified.
 
     Correct in world space: each output voxel (reference IJK) is mapped
@@ -115,16 +115,16 @@ class VolumeGeometryLogic:
     ``slicer.dicomDatabase`` (inside Slicer). Standalone, pass the host's.
     """
 
-    def __init__(self, scene=None, dicomSource=None):
+    def __init__(self, scene: Any = None, dicomSource: Optional[DICOMSource] = None) -> None:
         self._scene = scene
         self._dicomSource = dicomSource
 
     @property
-    def scene(self):
+    def scene(self) -> Any:
         return self._scene if self._scene is not None else slicer.mrmlScene
 
     @property
-    def dicomSource(self):
+    def dicomSource(self) -> DICOMSource:
         if self._dicomSource is not None:
             return self._dicomSource
         database = getattr(slicer, "dicomDatabase", None)
@@ -135,21 +135,23 @@ class VolumeGeometryLogic:
     def volumes(self) -> List[VolumeInfo]:
         return [volumeInfo(node) for node in volumeNodes(self.scene)]
 
-    def crossCheck(self, volumeNode, progressCallback: Optional[ProgressCallback] = None, **tolerances) -> CrossCheck:
+    def crossCheck(
+        self, volumeNode: Any, progressCallback: Optional[ProgressCallback] = None, **tolerances: float
+    ) -> CrossCheck:
         limits = Tolerances.fromKeywords(**tolerances)
         return crossCheckVolume(volumeNode, self.dicomSource, progressCallback=progressCallback, limits=limits)
 
-    def dicomGeometry(self, volumeNode, progressCallback: Optional[ProgressCallback] = None) -> SeriesGeometry:
+    def dicomGeometry(self, volumeNode: Any, progressCallback: Optional[ProgressCallback] = None) -> SeriesGeometry:
         slices, problems = dicomSlices(volumeNode, self.dicomSource, progressCallback)
         if not slices:
             raise GeometryError("; ".join(problems) or "no DICOM slices found")
         return analyseSeries(slices)
 
-    def compare(self, volumeNode, referenceNode) -> crosscheck.GridComparison:
+    def compare(self, volumeNode: Any, referenceNode: Any) -> crosscheck.GridComparison:
         return compareVolumes(volumeNode, referenceNode)
 
-    def voxelToVoxel(self, inputNode, referenceNode) -> np.ndarray:
+    def voxelToVoxel(self, inputNode: Any, referenceNode: Any) -> np.ndarray:
         return voxelToVoxelMatrix(inputNode, referenceNode)
 
-    def resample(self, inputNode, referenceNode, **options):
+    def resample(self, inputNode: Any, referenceNode: Any, **options: Any) -> Any:
         return resampleToReference(inputNode, referenceNode, **options)

@@ -8,9 +8,10 @@ parent transforms; ``IJKToWorld`` includes the parent transform chain (linear on
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
+import numpy.typing as npt
 import slicer
 import vtk
 
@@ -20,14 +21,14 @@ from ..geometry.errors import GeometryError
 # --------------------------------------------------------------------------- matrices
 
 
-def ijkToRAS(volumeNode) -> np.ndarray:
+def ijkToRAS(volumeNode: Any) -> np.ndarray:
     """The node's own IJKToRAS (4x4, RAS mm), parent transforms not applied."""
     matrix = vtk.vtkMatrix4x4()
     volumeNode.GetIJKToRASMatrix(matrix)
     return slicer.util.arrayFromVTKMatrix(matrix)
 
 
-def parentToWorld(node) -> Optional[np.ndarray]:
+def parentToWorld(node: Any) -> Optional[np.ndarray]:
     """The 4x4 linear transform from the node's RAS to world RAS; identity without a parent.
 
     ``None`` when a transform in the parent chain is not linear.
@@ -42,7 +43,7 @@ def parentToWorld(node) -> Optional[np.ndarray]:
     return slicer.util.arrayFromVTKMatrix(matrix)
 
 
-def ijkToWorld(volumeNode) -> np.ndarray:
+def ijkToWorld(volumeNode: Any) -> np.ndarray:
     """IJK to world RAS including the (linear) parent transforms; raises GeometryError for a non-linear one."""
     toWorld = parentToWorld(volumeNode)
     if toWorld is None:
@@ -54,7 +55,7 @@ def ijkToWorld(volumeNode) -> np.ndarray:
     return toWorld @ ijkToRAS(volumeNode)
 
 
-def pointsToWorld(node, pointsRAS: np.ndarray) -> np.ndarray:
+def pointsToWorld(node: Any, pointsRAS: np.ndarray) -> np.ndarray:
     """Map RAS points (N, 3) of a node through its parent transforms (linear or not) to world."""
     parent = node.GetParentTransformNode()
     if parent is None:
@@ -87,13 +88,14 @@ class VolumeInfo:
     numberOfInstances: int
 
 
-def volumeInfo(volumeNode) -> VolumeInfo:
+def volumeInfo(volumeNode: Any) -> VolumeInfo:
     matrix = ijkToRAS(volumeNode)
     image = volumeNode.GetImageData()
     dimensions = tuple(image.GetDimensions()) if image is not None else (0, 0, 0)
     parent = volumeNode.GetParentTransformNode()
     uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
-    codes = "".join(affines.axisCodes(matrix))
+    # BUG (reported, kept as is): axisCodes is None for a degenerate IJKToRAS (e.g. a zero spacing); join then raises.
+    codes = "".join(affines.axisCodes(matrix))  # type: ignore[arg-type]
     return VolumeInfo(
         name=volumeNode.GetName(),
         nodeID=volumeNode.GetID(),
@@ -112,7 +114,7 @@ def volumeInfo(volumeNode) -> VolumeInfo:
     )
 
 
-def scanOrder(matrixIJKToRAS) -> str:
+def scanOrder(matrixIJKToRAS: npt.ArrayLike) -> str:
     """Slicer's name for the k direction: e.g. ``"IS"`` (inferior to superior, axial) or ``"PA"``.
 
     The anatomical axis the k column points along most, from where it starts
@@ -125,7 +127,7 @@ def scanOrder(matrixIJKToRAS) -> str:
     return start + end
 
 
-def volumeNodes(scene) -> list:
+def volumeNodes(scene: Any) -> List[Any]:
     """Every volume node (scalar, labelmap, vector, ...) in the scene, in scene order.
 
     Not ``slicer.util.getNodesByClass(className, scene)``: it lists ``slicer.mrmlScene`` whatever scene

@@ -11,13 +11,16 @@ Each check raises ``AssertionError`` with a message saying what differed.
 from __future__ import annotations
 
 import os
-from typing import Callable, List
+from typing import TYPE_CHECKING, Any, Callable, List
 
 import numpy as np
 
 from ..dicom import synthetic
 from ..geometry import affines
 from ..geometry.crosscheck import CORNER_TOLERANCE_MM
+
+if TYPE_CHECKING:  # the logic imports slicer; the scenario itself does not
+    from .logic import VolumeGeometryLogic
 
 REGULAR_SPEC = synthetic.SeriesSpec(
     rows=24,
@@ -31,7 +34,7 @@ REGULAR_SPEC = synthetic.SeriesSpec(
 )
 
 
-def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) -> List[str]:
+def runScenario(logic: VolumeGeometryLogic, loadFolder: Callable[[str], List[Any]], temporaryFolder: str) -> List[str]:
     """Run every check; return one line per check passed (raises AssertionError on the first failure)."""
     passed = []
     regularFolder = os.path.join(temporaryFolder, "regular")
@@ -58,12 +61,15 @@ def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) 
     check = logic.crossCheck(tilted)
     # Inside Slicer (regularization on by default) an acquisition transform corrects the corners; standalone
     # there is none. Either way the voxel grid itself is off by millimetres and the report says so.
-    _assert(check.maxCornerDeviationWithoutTransformMm > 1.0, str(check.maxCornerDeviationWithoutTransformMm))
+    gridDeviationMm = check.maxCornerDeviationWithoutTransformMm
+    _assert(gridDeviationMm is not None and gridDeviationMm > 1.0, str(gridDeviationMm))
     _assert(check.withinTolerance == (check.parentTransform is not None), str(check.messages))
+    if check.dicom is None:
+        raise AssertionError(f"tilted CT: its DICOM files were not analysed ({check.messages})")
     kinds = {finding.kind for finding in check.dicom.findings}
     _assert({"gantryTilt", "missingSlice"} <= kinds, str(kinds))
     passed.append(
-        f"tilted CT: voxel grid {check.maxCornerDeviationWithoutTransformMm:.3g} mm off its DICOM slices, reported "
+        f"tilted CT: voxel grid {gridDeviationMm:.3g} mm off its DICOM slices, reported "
         f"with gantryTilt and missingSlice"
     )
 
@@ -77,6 +83,6 @@ def runScenario(logic, loadFolder: Callable[[str], List], temporaryFolder: str) 
     return passed
 
 
-def _assert(condition, message: str) -> None:
+def _assert(condition: object, message: str) -> None:
     if not condition:
         raise AssertionError(message)

@@ -8,12 +8,18 @@ times), so a refresh after the analysis only re-reads node properties.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from ..geometry.progress import ProgressCallback
 from . import paneldata
+
+if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this one does not
+    from ..dicom.series import SeriesGeometry
+    from ..mrml.dicomcheck import CrossCheck
+    from ..mrml.logic import VolumeGeometryLogic
+    from ..mrml.nodes import VolumeInfo
 
 
 @dataclasses.dataclass
@@ -21,14 +27,14 @@ class VolumeAnalysis:
     """The cached result of checking one volume against its DICOM files (see module docstring)."""
 
     key: tuple
-    check: object = None  # mrmllogic.CrossCheck, or None when it failed
+    check: Optional[CrossCheck] = None  # None when it failed
     error: str = ""
     sliceTable: paneldata.SliceTable = dataclasses.field(default_factory=lambda: paneldata.EMPTY_SLICE_TABLE)
     plotPNG: bytes = b""
     plotError: str = ""
 
 
-def analysisKey(node, info) -> tuple:
+def analysisKey(node: Any, info: VolumeInfo) -> tuple:
     """What a volume's analysis depends on; a different key means the cached analysis is stale."""
     transforms = []
     parent = node.GetParentTransformNode()
@@ -40,19 +46,21 @@ def analysisKey(node, info) -> tuple:
     return (matrix, tuple(info.dimensions), hash(uids), tuple(transforms))
 
 
-def analyse(logic, node, key: tuple, progressCallback: Optional[ProgressCallback] = None) -> VolumeAnalysis:
+def analyse(
+    logic: VolumeGeometryLogic, node: Any, key: tuple, progressCallback: Optional[ProgressCallback] = None
+) -> VolumeAnalysis:
     """Cross-check ``node`` with its DICOM files and build the slice table and plot.
 
     Raises what ``logic.crossCheck`` raises (Cancelled, GeometryError, OSError, ValueError).
     """
-    analysis = VolumeAnalysis(key=key, check=logic.crossCheck(node, progressCallback=progressCallback))
-    analysis.sliceTable = paneldata.sliceTable(analysis.check)
-    _renderPlot(analysis)
+    check = logic.crossCheck(node, progressCallback=progressCallback)
+    analysis = VolumeAnalysis(key=key, check=check)
+    analysis.sliceTable = paneldata.sliceTable(check)
+    _renderPlot(analysis, check.dicom)
     return analysis
 
 
-def _renderPlot(analysis: VolumeAnalysis) -> None:
-    series = analysis.check.dicom
+def _renderPlot(analysis: VolumeAnalysis, series: Optional[SeriesGeometry]) -> None:
     if series is None or len(series.slices) < 2:
         return
     try:

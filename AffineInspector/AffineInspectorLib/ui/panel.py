@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import slicer
 import vtk
@@ -27,8 +27,9 @@ from slicer.util import VTKObservationMixin
 from ..geometry.errors import GeometryError
 from ..geometry.formats import COPY_FORMATS, formatGeometry
 from ..geometry.progress import Cancelled, ProgressCallback
-from ..mrml.logic import INTERPOLATIONS
-from ..mrml.nodes import volumeInfo, volumeNodes
+from ..mrml.dicomcheck import CrossCheck
+from ..mrml.logic import INTERPOLATIONS, VolumeGeometryLogic
+from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
 from . import analyses, paneldata, tablemodels
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
@@ -57,7 +58,14 @@ class AffineInspectorPanel(VTKObservationMixin):
     user outside Slicer (default: a message box; Slicer uses its own display).
     """
 
-    def __init__(self, logic, uiWidget=None, *, showVolume=None, reportError=None):
+    def __init__(
+        self,
+        logic: VolumeGeometryLogic,
+        uiWidget: Any = None,
+        *,
+        showVolume: Optional[Callable[[Any], None]] = None,
+        reportError: Optional[Callable[[str, str], None]] = None,
+    ) -> None:
         VTKObservationMixin.__init__(self)
         self.logic = logic
         self.widget = uiWidget if uiWidget is not None else loadUI(UI_FILE)
@@ -67,8 +75,8 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.active = True
         self._analyses: Dict[str, analyses.VolumeAnalysis] = {}
         self._rowNodeIDs: List[str] = []
-        self._infos: Dict[str, object] = {}
-        self._infoCache: Dict[str, tuple] = {}
+        self._infos: Dict[str, VolumeInfo] = {}
+        self._infoCache: Dict[str, Tuple[Tuple[int, int, int], VolumeInfo]] = {}  # node ID -> (MTimes, info)
         self._refreshScheduled = False
         self._busy = False
         self.sliceModel = tablemodels.SliceTableModel()
@@ -131,11 +139,11 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     # ------------------------------------------------------------------ scene observation
 
-    def _onSceneEvent(self, caller=None, event=None) -> None:
+    def _onSceneEvent(self, caller: Any = None, event: Any = None) -> None:
         if not self.logic.scene.IsBatchProcessing():
             self.scheduleRefresh()
 
-    def _onNodeEvent(self, caller=None, event=None) -> None:
+    def _onNodeEvent(self, caller: Any = None, event: Any = None) -> None:
         self.scheduleRefresh()
 
     def scheduleRefresh(self) -> None:
@@ -152,7 +160,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             return
         self.refresh()
 
-    def _observeNodes(self, nodes) -> None:
+    def _observeNodes(self, nodes: Sequence[Any]) -> None:
         """Observe exactly ``nodes`` (the volumes shown) for changes of geometry, transform and image."""
         self.removeObservers(self._onNodeEvent)
         events = (
@@ -187,7 +195,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         self._selectRow(selected)
         self._showDetails(selected, analyse=False)
 
-    def _volumeInfo(self, node):
+    def _volumeInfo(self, node: Any) -> VolumeInfo:
         """The node's VolumeInfo, re-made only when the node, its image data or its parent transform changed."""
         parent = node.GetParentTransformNode()
         key = (node.GetMTime(), node.GetImageData().GetMTime(), parent.GetMTime() if parent is not None else 0)
@@ -196,7 +204,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             cached = self._infoCache[node.GetID()] = (key, volumeInfo(node))
         return cached[1]
 
-    def _fillVolumeTable(self, infos) -> None:
+    def _fillVolumeTable(self, infos: Sequence[VolumeInfo]) -> None:
         table = self.ui.volumeTable
         table.blockSignals(True)
         table.clearContents()
@@ -219,7 +227,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             table.resizeColumnToContents(column)
         table.blockSignals(False)
 
-    def _fillReferenceComboBox(self, infos, previous: Optional[str]) -> None:
+    def _fillReferenceComboBox(self, infos: Sequence[VolumeInfo], previous: Optional[str]) -> None:
         """Same volumes, same order as the volume table (so an index is a row of ``_rowNodeIDs``)."""
         combo = self.ui.referenceComboBox
         combo.blockSignals(True)
@@ -273,8 +281,8 @@ class AffineInspectorPanel(VTKObservationMixin):
             self.showVolume(self._node(nodeID))
 
     def _showDetails(self, nodeID: Optional[str], *, analyse: bool) -> None:
-        info = self._infos.get(nodeID)
-        if info is None:
+        info = self._infos.get(nodeID) if nodeID is not None else None
+        if nodeID is None or info is None:
             self.ui.geometryText.setPlainText("No volume in the scene: load a DICOM series or a volume file.")
             self.sliceModel.setTable(paneldata.EMPTY_SLICE_TABLE)
             self.ui.findingsList.clear()
@@ -304,7 +312,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             longest = max([header] + [row[column] for row in rows], key=len)
             view.setColumnWidth(column, metrics.horizontalAdvance(longest) + 16)
 
-    def _fillFindings(self, check, fromDICOM: bool) -> None:
+    def _fillFindings(self, check: Optional[CrossCheck], fromDICOM: bool) -> None:
         findingsList = self.ui.findingsList
         findingsList.clear()
         lines = paneldata.findingLines(check)
@@ -331,7 +339,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         pixmap.loadFromData(qt.QByteArray(analysis.plotPNG), "PNG")
         label.setPixmap(pixmap)
 
-    def _updateVolumeRow(self, info, analysis: analyses.VolumeAnalysis) -> None:
+    def _updateVolumeRow(self, info: VolumeInfo, analysis: analyses.VolumeAnalysis) -> None:
         if info.nodeID not in self._rowNodeIDs:
             return
         row = paneldata.volumeRow(info, analysis.check, analysis.error)
@@ -347,14 +355,17 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     # ------------------------------------------------------------------ analysis
 
-    def _node(self, nodeID: Optional[str]):
+    def _node(self, nodeID: Optional[str]) -> Any:
+        """The scene's node with this ID, or None."""
         return self.logic.scene.GetNodeByID(nodeID) if nodeID else None
 
     def analysis(self, nodeID: str) -> Optional[analyses.VolumeAnalysis]:
         """The cached analysis of a volume (None until it has been checked)."""
         return self._analyses.get(nodeID)
 
-    def analyse(self, node, progressCallback: Optional[ProgressCallback] = None) -> Optional[analyses.VolumeAnalysis]:
+    def analyse(
+        self, node: Any, progressCallback: Optional[ProgressCallback] = None
+    ) -> Optional[analyses.VolumeAnalysis]:
         """Cross-check a DICOM volume with its files (cached); a progress dialog with Cancel unless a callback.
 
         Returns None when cancelled (nothing cached). A failure is cached as
@@ -405,6 +416,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         done = 0
         try:
             for number, node in enumerate(pending):
+                assert progressCallback is not None  # the caller's, or the dialog's made above (pending is not empty)
                 scaled = _partOfProgress(progressCallback, node.GetName(), number, len(pending))
                 if self.analyse(node, progressCallback=scaled) is None:
                     break
@@ -415,7 +427,8 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.refresh()
         return done
 
-    def progressDialog(self, title: str):
+    def progressDialog(self, title: str) -> Tuple[Any, ProgressCallback]:
+        """A modal QProgressDialog with Cancel, and a progress callback that drives it."""
         dialog = qt.QProgressDialog(title, "Cancel", 0, 100, self.widget)
         dialog.setWindowTitle("Affine Inspector")
         dialog.setWindowModality(qt.Qt.WindowModal)
@@ -433,7 +446,7 @@ class AffineInspectorPanel(VTKObservationMixin):
     # ------------------------------------------------------------------ actions
 
     @contextlib.contextmanager
-    def errorsShown(self, message: str):
+    def errorsShown(self, message: str) -> Iterator[None]:
         """Run a user action: an error goes to the status line and to the error display (Slicer's inside Slicer)."""
         with tryWithErrorDisplay(message, report=self._report):
             try:
@@ -455,7 +468,8 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def copyText(self, formatName: Optional[str] = None) -> str:
         """The selected volume's IJKToRAS in one of the copy formats (default: the chosen one)."""
-        info = self._infos.get(self.selectedNodeID())
+        nodeID = self.selectedNodeID()
+        info = self._infos.get(nodeID) if nodeID is not None else None
         if info is None:
             raise GeometryError("select a volume first")
         return formatGeometry(formatName or self.ui.copyFormatComboBox.currentText(), info.IJKToRAS)
@@ -466,7 +480,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             qt.QApplication.clipboard().setText(text)
             self.setStatus(f"Copied as {self.ui.copyFormatComboBox.currentText()}.")
 
-    def resampleSelected(self):
+    def resampleSelected(self) -> Any:
         """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""
         inputNode = self._node(self.selectedNodeID())
         referenceNode = self._node(self.referenceNodeID())

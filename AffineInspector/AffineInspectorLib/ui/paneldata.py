@@ -15,14 +15,21 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..geometry.findings import ERROR, INFO, WARNING, perSliceRuns, sliceRanges, worstSeverity
+from ..geometry.crosscheck import SliceDeviation
+from ..geometry.findings import ERROR, INFO, WARNING, Finding, Severity, perSliceRuns, sliceRanges, worstSeverity
 from ..geometry.formats import formatMatrix
+from ..geometry.stack import SliceRow
 
-SEVERITY_COLOURS = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
+if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this one does not
+    from ..dicom.series import SeriesGeometry
+    from ..mrml.dicomcheck import CrossCheck
+    from ..mrml.nodes import VolumeInfo
+
+SEVERITY_COLOURS: Dict[Severity, str] = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
 """Row background per worst severity (light, so black text stays readable)."""
 
 VOLUME_COLUMNS = ("Name", "Dimensions", "Spacing (mm)", "Axes", "Source", "Findings")
@@ -39,7 +46,7 @@ class VolumeRow:
     nodeID: str
     cells: Tuple[str, ...]
     findingsCount: Optional[int]
-    severity: Optional[str]
+    severity: Optional[Severity]
     toolTip: str
 
 
@@ -48,18 +55,18 @@ class SliceTable:
     """The per-slice table of one DICOM volume, in Slicer's sort order (row = Finding.slice)."""
 
     rows: List[Tuple[str, ...]]
-    severities: List[Optional[str]]
+    severities: List[Optional[Severity]]
     toolTips: List[str]
 
 
 EMPTY_SLICE_TABLE = SliceTable([], [], [])
 
 
-def _triple(values, precision: int) -> str:
+def _triple(values: Sequence[float], precision: int) -> str:
     return " x ".join(f"{value:.{precision}g}" for value in values)
 
 
-def volumeRow(info, check=None, error: str = "") -> VolumeRow:
+def volumeRow(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str = "") -> VolumeRow:
     """The volume table row of a :class:`VolumeInfo`; ``check`` is its CrossCheck once analysed.
 
     The findings cell counts the engine's findings on the volume's DICOM
@@ -69,7 +76,9 @@ def volumeRow(info, check=None, error: str = "") -> VolumeRow:
     source = f"DICOM ({info.numberOfInstances} files)" if info.fromDICOM else "file"
     if info.parentTransform:
         source += f", under {info.parentTransform}"
-    count, severity, toolTip = None, None, ""
+    count: Optional[int] = None
+    severity: Optional[Severity] = None
+    toolTip = ""
     if not info.fromDICOM:
         findingsText = "-"
         toolTip = "Not loaded from DICOM: there are no DICOM files to check it against."
@@ -98,7 +107,7 @@ def volumeRow(info, check=None, error: str = "") -> VolumeRow:
 # --------------------------------------------------------------------------- geometry text
 
 
-def geometryText(info, check=None, error: str = "") -> str:
+def geometryText(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str = "") -> str:
     """The Geometry tab: matrices (aligned, monospace), the Slicer-vs-DICOM deviation and the origin."""
     IJKToRAS = np.asarray(info.IJKToRAS)
     parent = (
@@ -127,6 +136,7 @@ def geometryText(info, check=None, error: str = "") -> str:
         return "\n".join(parts) + "\n"
     series = check.dicom
     if series is not None and series.IJKToLPS is not None:
+        assert series.IJKToRAS is not None  # set together with IJKToLPS (dicom.series._geometryOf)
         parts += [
             "",
             "DICOM IJK to LPS (from the files' IPP, IOP and PixelSpacing, slices in Slicer's sort order):",
@@ -146,14 +156,14 @@ def geometryText(info, check=None, error: str = "") -> str:
     return "\n".join(parts) + "\n"
 
 
-def findingLines(check) -> List[Tuple[str, str]]:
+def findingLines(check: Optional[CrossCheck]) -> List[Tuple[Severity, str]]:
     """``(severity, text)`` per finding for the Findings tab, worst first; a kind on more than
     ``report.RUN_SUMMARY_THRESHOLD`` slices is one summary line (each slice stays coloured in the slice table)."""
     if check is None or check.dicom is None:
         return []
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     runs = perSliceRuns(check.dicom.findings)
-    lines = []
+    lines: List[Tuple[Severity, str]] = []
     summarized = set()
     for finding in check.dicom.findings:
         if finding.kind in runs and finding.slice is not None:
@@ -166,20 +176,25 @@ def findingLines(check) -> List[Tuple[str, str]]:
     return sorted(lines, key=lambda line: order[line[0]])
 
 
-def _summaryText(group) -> str:
+def _summaryText(group: Sequence[Finding]) -> str:
     values = [finding.value for finding in group if finding.value is not None]
     valueText = f"; {min(values):.4g} to {max(values):.4g} {group[0].unit or ''}".rstrip() if values else ""
     first = group[0]
     return (
-        f"{first.severity.upper()}  {first.kind}  ({len(group)} slices: {sliceRanges([f.slice for f in group])})"
+        f"{first.severity.upper()}  {first.kind}  ({len(group)} slices: {sliceRanges(_sliceIndices(group))})"
         f"{valueText}. First: {first.message}"
     )
+
+
+def _sliceIndices(group: Sequence[Finding]) -> List[int]:
+    """The slices of a run of per-slice findings (:func:`perSliceRuns` keeps only findings with a slice)."""
+    return [finding.slice for finding in group if finding.slice is not None]
 
 
 # --------------------------------------------------------------------------- slice table
 
 
-def sliceTable(check) -> SliceTable:
+def sliceTable(check: Optional[CrossCheck]) -> SliceTable:
     """Rows of the per-slice table: one per DICOM slice (sorted as Slicer sorts), coloured by its findings.
 
     The deviation column is Slicer's corner deviation of slice k, filled
@@ -188,12 +203,14 @@ def sliceTable(check) -> SliceTable:
     if check is None or check.dicom is None:
         return EMPTY_SLICE_TABLE
     series = check.dicom
-    bySlice = {}
+    bySlice: Dict[int, List[Finding]] = {}
     for finding in series.findings:
         if finding.slice is not None:
             bySlice.setdefault(finding.slice, []).append(finding)
     deviations = _deviationsByRow(check.deviations, series.slices)
-    rows, severities, toolTips = [], [], []
+    rows: List[Tuple[str, ...]] = []
+    severities: List[Optional[Severity]] = []
+    toolTips: List[str] = []
     repeated = series.numberOfVolumes > 1
     for row in series.slices:
         findings = bySlice.get(row.index, [])
@@ -216,7 +233,7 @@ def sliceTable(check) -> SliceTable:
     return SliceTable(rows, severities, toolTips)
 
 
-def _deviationsByRow(deviations: Sequence, rows: Sequence) -> List[Optional[float]]:
+def _deviationsByRow(deviations: Sequence[SliceDeviation], rows: Sequence[SliceRow]) -> List[Optional[float]]:
     if len(deviations) != len(rows) or any(d.file != r.file for d, r in zip(deviations, rows)):
         return [None] * len(rows)
     return [deviation.deviationMm for deviation in deviations]
@@ -225,7 +242,9 @@ def _deviationsByRow(deviations: Sequence, rows: Sequence) -> List[Optional[floa
 # --------------------------------------------------------------------------- plot
 
 
-def stepTiltPlotPNG(series, *, widthInches: float = 6.0, heightInches: float = 2.6, dpi: int = 100) -> bytes:
+def stepTiltPlotPNG(
+    series: SeriesGeometry, *, widthInches: float = 6.0, heightInches: float = 2.6, dpi: int = 100
+) -> bytes:
     """PNG of the IPP step (mm) and tilt (deg) per slice, flagged slices marked; matplotlib (Agg), no display.
 
     Raises ImportError when matplotlib is missing (the panel says so).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import types
-from typing import Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 try:  # Slicer: PythonQt
     import qt as _pythonQt
@@ -28,12 +28,12 @@ except ImportError:
 class _PySide6Namespace:
     """``qt.X`` looked up in QtCore, QtGui, QtWidgets, then QtUiTools (PySide6)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from PySide6 import QtCore, QtGui, QtWidgets
 
         self._modules = [QtCore, QtGui, QtWidgets]
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         for module in self._modules:
             if hasattr(module, name):
                 value = getattr(module, name)
@@ -46,10 +46,11 @@ class _PySide6Namespace:
         raise AttributeError(f"Qt has no {name}")
 
 
-qt = _pythonQt if PYTHONQT else _PySide6Namespace()
+qt: Any = _pythonQt if PYTHONQT else _PySide6Namespace()
+"""Every Qt class by its C++ name; typed ``Any``: PythonQt has no stubs, and the two bindings differ."""
 
 
-def loadUI(path: str):
+def loadUI(path: str) -> Any:
     """Load a Qt Designer ``.ui`` file into a widget (``slicer.util.loadUI`` inside Slicer)."""
     if PYTHONQT:
         import slicer
@@ -68,7 +69,7 @@ def loadUI(path: str):
     return widget
 
 
-def childWidgetVariables(widget):
+def childWidgetVariables(widget: Any) -> Any:
     """An object with one attribute per named child widget (``slicer.util.childWidgetVariables``)."""
     if PYTHONQT:
         import slicer
@@ -90,7 +91,7 @@ def showErrorDialog(message: str, details: str) -> None:
 
 
 @contextlib.contextmanager
-def tryWithErrorDisplay(message: str, *, report: Optional[Callable[[str, str], None]] = None):
+def tryWithErrorDisplay(message: str, *, report: Optional[Callable[[str, str], None]] = None) -> Iterator[None]:
     """Run a block; if it raises, show ``message`` with the error and carry on (nothing silent).
 
     Inside Slicer this is ``slicer.util.tryWithErrorDisplay(message, waitCursor=True)``.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
+from ..geometry.findings import Severity
 from . import paneldata
 from .qtcompat import qt
 
@@ -11,7 +12,7 @@ from .qtcompat import qt
 class SliceTableModel(qt.QAbstractTableModel):
     """Read-only model of a :class:`paneldata.SliceTable`: Qt asks only for the rows it draws."""
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: Any = None) -> None:
         qt.QAbstractTableModel.__init__(self, parent)
         self._table = paneldata.EMPTY_SLICE_TABLE
         self._colours = {severity: qt.QColor(colour) for severity, colour in paneldata.SEVERITY_COLOURS.items()}
@@ -30,13 +31,13 @@ class SliceTableModel(qt.QAbstractTableModel):
     def table(self) -> paneldata.SliceTable:
         return self._table
 
-    def rowCount(self, parent=None):
+    def rowCount(self, parent: Any = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._table.rows)
 
-    def columnCount(self, parent=None):
+    def columnCount(self, parent: Any = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(paneldata.SLICE_COLUMNS)
 
-    def data(self, index, role=0):
+    def data(self, index: Any, role: int = 0) -> Any:
         if not index.isValid():
             return None
         row = index.row()
@@ -52,20 +53,20 @@ class SliceTableModel(qt.QAbstractTableModel):
             return self._textColour
         return None
 
-    def headerData(self, section, orientation, role=0):
+    def headerData(self, section: int, orientation: Any, role: int = 0) -> Any:
         if role == qt.Qt.DisplayRole and orientation == qt.Qt.Horizontal:
             return paneldata.SLICE_COLUMNS[section]
         return None
 
 
-def paintSeverity(item, severity: Optional[str]) -> None:
+def paintSeverity(item: Any, severity: Optional[Severity]) -> None:
     """Colour a table or list item by severity (black text: the backgrounds are light in any theme)."""
     if severity is not None:
         item.setBackground(qt.QBrush(qt.QColor(paneldata.SEVERITY_COLOURS[severity])))
         item.setForeground(qt.QBrush(qt.QColor("#000000")))
 
 
-def setFindingsCell(item, row: paneldata.VolumeRow) -> None:
+def setFindingsCell(item: Any, row: paneldata.VolumeRow) -> None:
     """The volume table's findings cell: count, tooltip with the messages, severity colour."""
     item.setText(row.cells[-1])
     item.setToolTip(row.toolTip)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..geometry.errors import GeometryError
 from ..mrml.host import VOLUME_EXTENSIONS
@@ -19,7 +19,8 @@ from ..mrml.host import VOLUME_EXTENSIONS
 DEFAULT_SIZE = (1000, 1100)
 
 
-def _application(offscreen: bool):
+def _application(offscreen: bool) -> Any:
+    """The QApplication (made if there is none yet)."""
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from .qtcompat import qt
@@ -30,7 +31,7 @@ def _application(offscreen: bool):
 class MainWindow:
     """The standalone window: File menu, the panel, a status bar. ``window`` is the QMainWindow."""
 
-    def __init__(self, *, reportError=None):
+    def __init__(self, *, reportError: Optional[Callable[[str, str], None]] = None) -> None:
         from ..mrml.host import StandaloneHost
         from ..mrml.logic import VolumeGeometryLogic
         from .panel import AffineInspectorPanel
@@ -49,7 +50,7 @@ class MainWindow:
         fileMenu.addAction("Quit", self.window.close)
         self.window.resize(*DEFAULT_SIZE)
 
-    def open(self, paths: Sequence[str]) -> List:
+    def open(self, paths: Sequence[str]) -> List[Any]:
         """Load volume files and DICOM files/folders (every series); returns the new nodes.
 
         What cannot be loaded is reported through the panel (status line and
@@ -67,7 +68,7 @@ class MainWindow:
         self.panel.checkAll()  # refreshes the table when done
         return nodes
 
-    def _openDICOM(self, paths: Sequence[str]) -> List:
+    def _openDICOM(self, paths: Sequence[str]) -> List[Any]:
 
         dialog, callback = self.panel.progressDialog("Reading DICOM headers")
         earlierErrors = dict(self.host.loadErrors)
@@ -129,7 +130,9 @@ class MainWindow:
         self.window.close()
 
 
-def showWindow(paths: Sequence[str], *, tab: str = "slices", size=DEFAULT_SIZE, offscreen: bool = False) -> int:
+def showWindow(
+    paths: Sequence[str], *, tab: str = "slices", size: Tuple[int, int] = DEFAULT_SIZE, offscreen: bool = False
+) -> int:
     """Open the window on ``paths`` (errors get a message box) and run until it is closed; Qt's exit status."""
     application = _application(offscreen)
     main = MainWindow()
@@ -141,7 +144,12 @@ def showWindow(paths: Sequence[str], *, tab: str = "slices", size=DEFAULT_SIZE, 
 
 
 def renderScreenshot(
-    paths: Sequence[str], screenshot: str, *, tab: str = "slices", size=DEFAULT_SIZE, offscreen: bool = False
+    paths: Sequence[str],
+    screenshot: str,
+    *,
+    tab: str = "slices",
+    size: Tuple[int, int] = DEFAULT_SIZE,
+    offscreen: bool = False,
 ) -> None:
     """Open ``paths`` without blocking (errors go to stderr), select the first volume, write the window to PNG.
 
@@ -149,7 +157,7 @@ def renderScreenshot(
     """
     _application(offscreen)
 
-    def report(message, details):
+    def report(message: str, details: str) -> None:
         sys.stderr.write(f"affine-inspector: {message}: {details}\n")
 
     main = MainWindow(reportError=report)
