@@ -159,3 +159,17 @@ def test_damaged_copy_of_real_series(tmp_path, dicomRoot):
     assert series.dimensions[2] == 26
     assert [f.file for f in result.unreadableFiles] == [str(copy / "10.dcm")]
     assert any(f.kind == "missingSlice" and f.slice == 4 for f in series.findings)
+
+
+def test_slices_in_one_plane_give_a_report_not_a_crash(tmp_path, capsys):
+    """Three slices whose positions lie in their own plane: the affine has no third axis (axis codes None)."""
+    from AffineInspectorLib.cli.main import main
+
+    spec = synthetic.SeriesSpec(rows=8, columns=8, numberOfSlices=3, spacingMm=1.0, seriesDescription="in plane")
+    paths = synthetic.writeSeries(spec, str(tmp_path))
+    for path, x in zip(paths, (0.0, 10.0, 0.0)):
+        dataset = pydicom.dcmread(path)
+        dataset.ImagePositionPatient = [x, 0.0, 0.0]
+        dataset.save_as(path)
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert "Axis codes (i, j, k): none (degenerate axes)" in capsys.readouterr().out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import List, Optional, Sequence
 
-from ..geometry import serialize
+from ..geometry import affines, serialize
 from ..geometry.findings import SEVERITIES, Finding, perSliceRuns, sliceRanges
 from ..geometry.formats import formatMatrix
 from .series import InspectionResult, SeriesGeometry
@@ -52,7 +52,7 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
                 *series.spacing, series.sliceSpacing
             ),
             # BUG (reported, kept as is): axisCodes is None for a degenerate affine and this join then raises.
-            f"  Axis codes (i, j, k): {''.join(series.axisCodes)}    InstanceNumber order along k: "  # type: ignore[arg-type]
+            f"  Axis codes (i, j, k): {affines.axisCodesText(series.axisCodes)}    InstanceNumber order along k: "
             f"{series.instanceNumberOrder}",
             f"  Largest distance of a slice's IPP from the affine: {series.maxAffineErrorMm:.4g} mm",
             "  IJKToLPS (DICOM patient frame; i = column, j = row, k = sorted slice):",

@@ -219,6 +219,11 @@ def axisCodes(matrix: np.ndarray, frame: str = "RAS") -> Optional[Tuple[str, str
     return (codes[0], codes[1], codes[2])
 
 
+def axisCodesText(codes: Optional[Tuple[str, str, str]]) -> str:
+    """Axis codes as text, e.g. ``"LPS"``; ``"none (degenerate axes)"`` when :func:`axisCodes` gave ``None``."""
+    return "".join(codes) if codes is not None else "none (degenerate axes)"
+
+
 def voxelToVoxel(ijkToRASFrom: np.ndarray, ijkToRASTo: np.ndarray) -> np.ndarray:
     """Return ``inverse(ijkToRASTo) . ijkToRASFrom``: IJK of volume A to IJK of volume B.
 

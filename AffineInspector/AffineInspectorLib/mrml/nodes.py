@@ -95,7 +95,7 @@ def volumeInfo(volumeNode: Any) -> VolumeInfo:
     parent = volumeNode.GetParentTransformNode()
     uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
     # BUG (reported, kept as is): axisCodes is None for a degenerate IJKToRAS (e.g. a zero spacing); join then raises.
-    codes = "".join(affines.axisCodes(matrix))  # type: ignore[arg-type]
+    codes = affines.axisCodesText(affines.axisCodes(matrix))
     return VolumeInfo(
         name=volumeNode.GetName(),
         nodeID=volumeNode.GetID(),
