@@ -1,7 +1,8 @@
 """The one JSON serialiser: every result record (dataclasses) becomes plain JSON the same way.
 
 JSON keys are the dataclass field names, so they are written in one place, the record's definition
-(Slicer's acronym case: ``IJKToRAS``, ``IJKToLPS``). numpy arrays become nested lists, enums their
+(Slicer's acronym case: ``IJKToRAS``, ``IJKToLPS``); a field whose JSON key is a Python keyword names it in its
+metadata, ``dataclasses.field(metadata={"json": "from"})``. numpy arrays become nested lists, enums their
 string value. JSON has no NaN or Infinity: a non-finite number becomes ``null`` (checks report
 non-finite inputs as findings before they reach here). Output is strict JSON (``allow_nan=False``).
 """
@@ -33,7 +34,10 @@ def plain(value: Any) -> Any:
         return plain(value.value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         # Field by field instead of dataclasses.asdict, which deep-copies every value first.
-        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        return {
+            field.metadata.get("json", field.name): plain(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
     if isinstance(value, np.ndarray):
         return plain(value.tolist())
     if isinstance(value, np.generic):
