@@ -21,7 +21,9 @@ LAYERS = ("geometry", "dicom", "mrml", "ui", "cli")
 
 THIRD_PARTY = {
     "geometry": {"numpy"},
-    "dicom": {"pydicom"},
+    # + file formats other than DICOM (dicom/imageheader.py, dicom/transformfiles.py), imported inside functions:
+    # NIfTI headers with nibabel, SPM .mat with scipy.io, other images and ITK .h5 with SimpleITK.
+    "dicom": {"pydicom", "nibabel", "scipy", "SimpleITK"},
     "mrml": {"slicer", "vtk", "vtkmodules"},
     "ui": {"qt", "PySide6", "matplotlib"},
     "cli": set(),
