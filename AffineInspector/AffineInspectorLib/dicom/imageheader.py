@@ -104,12 +104,19 @@ def readDICOMHeader(path: str) -> conventions.VolumeHeader:
         reasons += [finding.message for series in result.series for finding in series.findings[:1]]
         detail = f" ({reasons[0]})" if reasons else ""
         raise GeometryError(f"{path}: no DICOM series with usable geometry and no image file{detail}")
-    series = usable[0]
-    assert series.IJKToLPS is not None and series.dimensions is not None  # filtered above
-    header = conventions.headerFromIJKToLPS(path, series.IJKToLPS, series.dimensions, _spacing(series))
+    header = headerFromSeries(usable[0], path)
     if len(result.series) > 1:
-        header.kind += f" (first of {len(result.series)}: {series.seriesInstanceUID})"
+        header.kind += f" (first of {len(result.series)}: {usable[0].seriesInstanceUID})"
     return header
+
+
+def headerFromSeries(series: SeriesGeometry, path: str = "") -> conventions.VolumeHeader:
+    """An analysed series as a header (Slicer IJK; PixelSpacing re-read from its first file)."""
+    if series.IJKToLPS is None or series.dimensions is None:
+        raise GeometryError(f"{path or series.seriesInstanceUID}: the series has no usable geometry")
+    return conventions.headerFromIJKToLPS(
+        path or series.seriesInstanceUID, series.IJKToLPS, series.dimensions, _spacing(series)
+    )
 
 
 def _spacing(series: SeriesGeometry) -> Optional[Tuple[float, float, float]]:

@@ -42,6 +42,7 @@ import numpy.typing as npt
 from . import affines
 from .errors import GeometryError
 from .formats import formatMatrix
+from .stack import SliceRow
 
 _T = TypeVar("_T")
 
@@ -943,3 +944,50 @@ def describe(entry: ConventionMatrix, *, precision: int = 4) -> str:
     if entry.inverse is not None:
         lines += [f"  inverse ({entry.to} -> {entry.source}):", formatMatrix(entry.inverse, precision=precision)]
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- what viewers call the origin
+
+
+def viewerOrigins(IJKToLPS: npt.ArrayLike, rows: Sequence[SliceRow]) -> List[str]:
+    """Why HOROS/OsiriX and Slicer show different origins for one DICOM series, with its numbers.
+
+    ``IJKToLPS`` is the series' matrix (Slicer IJK, k in Slicer's sort order) and ``rows`` its slice table.
+    HOROS and OsiriX list a series by InstanceNumber by default and give positions as DICOM stores them
+    (LPS); Slicer sorts along the normal IOP[0:3] x IOP[3:6] and shows RAS, so its origin is the IPP of
+    its slice k = 0 with x and y negated. Returns one sentence per viewer (empty when there are no rows).
+    """
+    volume = [row for row in rows if row.volume == 0]
+    if not volume:
+        return []
+    first = min(volume, key=lambda row: row.k)
+    origin = np.asarray(IJKToLPS, dtype=float)[:3, 3]
+    slicer = affines.lpsToRAS(origin)
+    lines = []
+    numbered = [row for row in volume if row.instanceNumber is not None]
+    if numbered:
+        horos = min(numbered, key=lambda row: (row.instanceNumber, row.k))
+        lines.append(
+            f"HOROS/OsiriX show {_numbers(horos.position)} because they list the images by InstanceNumber (their "
+            f"default), and the first, {_fileName(horos.file)} (InstanceNumber {horos.instanceNumber}), has that "
+            "ImagePositionPatient, in DICOM's LPS frame (x to the patient's left, y to posterior)."
+        )
+    else:
+        lines.append("HOROS/OsiriX: no InstanceNumber in these files, so their first image cannot be predicted.")
+    lines.append(
+        f"Slicer shows {_numbers(slicer)} because it sorts the slices along the normal IOP[0:3] x IOP[3:6], and "
+        f"the first, {_fileName(first.file)} (k = 0), has IPP {_numbers(origin)}; Slicer's frame is RAS, so x and "
+        "y are negated."
+    )
+    if numbered and horos.k != first.k:
+        lines.append(
+            f"They are different slices: InstanceNumber runs against the normal (HOROS's first image is Slicer's "
+            f"k = {horos.k}), so the origins differ by more than the signs of x and y."
+        )
+    elif numbered:
+        lines.append("Both start from the same slice: only the signs of x and y differ.")
+    return lines
+
+
+def _fileName(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]

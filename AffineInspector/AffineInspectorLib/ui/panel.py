@@ -31,13 +31,14 @@ from ..mrml.dicomcheck import CrossCheck
 from ..mrml.logic import INTERPOLATIONS, VolumeGeometryLogic
 from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
 from . import analyses, paneldata, tablemodels
+from .conventionsview import ConventionsView, storagePath
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
 _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
 """The panel's Qt Designer file (next to the module, as Slicer's resourcePath finds it)."""
 
-_TABS = {"geometry": 0, "slices": 1, "findings": 2}
+_TABS = {"geometry": 0, "slices": 1, "findings": 2, "conventions": 3}
 
 
 def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, parts: int) -> ProgressCallback:
@@ -114,6 +115,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         for name in INTERPOLATIONS:
             ui.interpolationComboBox.addItem(name)
         ui.resampleButton.clicked.connect(self.onResample)
+        self.conventionsView = ConventionsView(ui.detailTabs, self.copyToClipboard)
         self.setStatus("")
 
     def _observeScene(self) -> None:
@@ -284,6 +286,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         info = self._infos.get(nodeID) if nodeID is not None else None
         if nodeID is None or info is None:
             self.ui.geometryText.setPlainText("No volume in the scene: load a DICOM series or a volume file.")
+            self.conventionsView.showVolume(None, None, None)
             self.sliceModel.setTable(paneldata.EMPTY_SLICE_TABLE)
             self.ui.findingsList.clear()
             self._showPlot(None)
@@ -294,6 +297,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         check = analysis.check if analysis else None
         error = analysis.error if analysis else ""
         self.ui.geometryText.setPlainText(paneldata.geometryText(info, check, error))
+        self.conventionsView.showVolume(info, check.dicom if check else None, storagePath(self._node(nodeID)))
         self.sliceModel.setTable(analysis.sliceTable if analysis else paneldata.EMPTY_SLICE_TABLE)
         self._fitSliceColumns()
         self._fillFindings(check, info.fromDICOM)
@@ -479,6 +483,12 @@ class AffineInspectorPanel(VTKObservationMixin):
             text = self.copyText()
             qt.QApplication.clipboard().setText(text)
             self.setStatus(f"Copied as {self.ui.copyFormatComboBox.currentText()}.")
+
+    def copyToClipboard(self, makeText: Callable[[], str]) -> None:
+        """Put ``makeText()`` on the clipboard; a failure is shown like every other action's."""
+        with self.errorsShown("Copying failed"):
+            qt.QApplication.clipboard().setText(makeText())
+            self.setStatus("Copied.")
 
     def resampleSelected(self) -> Any:
         """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""

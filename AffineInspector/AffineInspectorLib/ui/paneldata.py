@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..geometry.conventions import viewerOrigins
 from ..geometry.crosscheck import SliceDeviation
 from ..geometry.findings import ERROR, INFO, WARNING, Finding, Severity, perSliceRuns, sliceRanges, worstSeverity
 from ..geometry.formats import formatMatrix
@@ -152,6 +153,8 @@ def geometryText(info: VolumeInfo, check: Optional[CrossCheck] = None, error: st
     parts += ["", "Slicer vs DICOM:"] + [f"  {message}" for message in check.messages]
     if check.originExplanation:
         parts += ["", "Origin:", f"  {check.originExplanation}"]
+    if series is not None and series.IJKToLPS is not None:  # HOROS/OsiriX vs Slicer, with this volume's numbers
+        parts += [f"  {line}" for line in viewerOrigins(series.IJKToLPS, series.slices)]
     parts += ["", f"InstanceNumber along k: {check.instanceNumberOrder}."]
     return "\n".join(parts) + "\n"
 
