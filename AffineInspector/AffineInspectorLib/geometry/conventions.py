@@ -34,7 +34,7 @@ Where each rule comes from (read in the programs' public sources and documents, 
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -116,7 +116,8 @@ class ConventionMatrix:
     mm). ``indexFromFile`` maps the file's 0-based (i, j, k) to the index ``matrix`` takes. ``toWorld`` maps
     the space to the RAS world mm the program places the volume in (``world`` says which header matrix that
     is). ``axisCodes``: the patient direction of each of the index axes ``matrix`` takes; ``spaceCodes``: of
-    each axis of the space. ``handedness`` of ``matrix`` (sign of the 3x3 determinant).
+    each axis of the space. ``handedness`` of ``matrix`` (sign of the 3x3 determinant). ``parameters``: the
+    convention's own numbers (ITK's origin/spacing/direction, the qform's quaternion, FSL's flip, ...).
     """
 
     name: str
@@ -132,6 +133,7 @@ class ConventionMatrix:
     handedness: str
     meaning: str
     notes: List[str] = dataclasses.field(default_factory=list)
+    parameters: Dict[str, Any] = dataclasses.field(default_factory=dict)
     inverse: Optional[np.ndarray] = None
 
     def fromFileVoxels(self) -> np.ndarray:
@@ -551,207 +553,259 @@ def aimsToSPMFormula(shape: Sequence[int], voxelSizes: Sequence[float], origin: 
 # --------------------------------------------------------------------------- every convention
 
 
+@dataclasses.dataclass
+class _Context:
+    """What every builder needs: the header, the world nibabel/SPM/FreeSurfer/AIMS use, and ITK's reading."""
+
+    header: VolumeHeader
+    world: np.ndarray
+    worldName: str
+    itk: ITKGeometry
+
+
+_Builder = Callable[[_Context], List[ConventionMatrix]]
+_BUILDERS: List[_Builder] = []
+
+
+def _builder(function: _Builder) -> _Builder:
+    """Register a function giving one program's entries (in :data:`CONVENTION_NAMES` order)."""
+    _BUILDERS.append(function)
+    return function
+
+
 def conventions(header: VolumeHeader, *, withInverse: bool = False) -> Dict[str, ConventionMatrix]:
     """Every convention of :data:`CONVENTION_NAMES` for one volume (see the module docstring for each rule).
 
-    Raises GeometryError when the header's matrices are degenerate.
+    Raises GeometryError when the header's matrices are degenerate, or ITK would refuse the file.
     """
     world, worldName = bestAffine(header)
     if handedness(world) == "degenerate":
         raise GeometryError(f"{header.path}: the voxel-to-world matrix ({worldName}) is degenerate")
-    identity = np.eye(4)
-    entries: List[ConventionMatrix] = []
+    context = _Context(header, world, worldName, itkGeometry(header))
+    entries = {entry.name: entry for build in _BUILDERS for entry in build(context)}
+    if withInverse:
+        for entry in entries.values():
+            entry.inverse = np.linalg.inv(entry.matrix)
+    return {name: entries[name] for name in CONVENTION_NAMES}
 
-    itk = itkGeometry(header)
-    itkLPS = itkMatrix(itk)
-    itkRAS = affines.lpsToRAS(itkLPS)
-    itkWorld = "DICOM" if itk.follows == "DICOM" else f"ITK's choice: {itk.follows}"
-    itkNotes = _itkNotes(header, itk, world)
+
+def _itkWorldName(context: _Context) -> str:
+    return "DICOM" if context.itk.follows == "DICOM" else f"ITK's choice: {context.itk.follows}"
+
+
+@_builder
+def _slicerEntries(context: _Context) -> List[ConventionMatrix]:
+    header = context.header
+    itkRAS = affines.lpsToRAS(itkMatrix(context.itk))
     reindex = slicerReindex(itkRAS, header.shape)
-    entries.append(
+    reindexed = not np.array_equal(reindex, np.eye(4))
+    reindexNotes = _reindexNotes(reindex, header.shape)
+    parameters = {"reversedAxis": "k" if reindexed else None}
+    return [
         _entry(
             "slicer",
             itkRAS,
             "file voxel (i, j, k), 0-based, as ITK reads it",
             "RAS mm (Slicer world)",
-            identity,
-            np.eye(4),
-            itkWorld,
-            "Slicer's IJKToRAS of this file before its reader re-indexes: ITK's matrix with x and y negated.",
-            itkNotes + _reindexNotes(reindex, header.shape),
-        )
-    )
-    entries.append(
+            world=_itkWorldName(context),
+            meaning="Slicer's IJKToRAS of this file before its reader re-indexes: ITK's matrix with x, y negated.",
+            notes=_itkNotes(header, context.itk) + reindexNotes,
+            parameters=parameters,
+        ),
         _entry(
             "slicer-loaded",
             itkRAS @ np.linalg.inv(reindex),
-            "Slicer IJK of the loaded node, 0-based"
-            + (" (k reversed: node k = nk - 1 - file k)" if not np.array_equal(reindex, identity) else ""),
+            "Slicer IJK of the loaded node, 0-based" + (" (k reversed: node k = nk - 1 - file k)" if reindexed else ""),
             "RAS mm (Slicer world)",
-            reindex,
-            np.eye(4),
-            itkWorld,
-            "What Slicer's Volumes module shows (IJK to RAS) after loading: its IJK is always right-handed.",
-            _reindexNotes(reindex, header.shape),
-        )
-    )
-    entries.append(
+            indexFromFile=reindex,
+            world=_itkWorldName(context),
+            meaning="What Slicer's Volumes module shows (IJK to RAS) after loading: its IJK is always right-handed.",
+            notes=reindexNotes,
+            parameters=parameters,
+        ),
+    ]
+
+
+@_builder
+def _itkEntries(context: _Context) -> List[ConventionMatrix]:
+    itk = context.itk
+    return [
         _entry(
             "itk",
-            itkLPS,
+            itkMatrix(itk),
             "ITK index (i, j, k), 0-based, file order",
             "LPS mm (ITK physical space)",
-            identity,
-            affines.LPS_TO_RAS,
-            itkWorld,
-            f"SimpleITK GetOrigin {_numbers(itk.origin)}, GetSpacing {_numbers(itk.spacing)}, GetDirection "
+            toWorld=affines.LPS_TO_RAS,
+            world=_itkWorldName(context),
+            meaning=f"SimpleITK GetOrigin {_numbers(itk.origin)}, GetSpacing {_numbers(itk.spacing)}, GetDirection "
             f"{_numbers(itk.direction)}: point = origin + direction . (spacing * index).",
-            itkNotes,
+            notes=_itkNotes(context.header, itk),
+            parameters=dataclasses.asdict(itk),
         )
-    )
-    dicomNote = [] if header.IJKToLPS is not None else ["A file's DICOM-style matrix: its world in LPS, shear kept."]
-    entries.append(
+    ]
+
+
+@_builder
+def _dicomEntries(context: _Context) -> List[ConventionMatrix]:
+    header = context.header
+    fromDICOM = header.IJKToLPS is not None
+    return [
         _entry(
             "dicom",
-            affines.rasToLPS(world) if header.IJKToLPS is None else np.asarray(header.IJKToLPS, dtype=float),
-            "(column, row, slice), 0-based" + (" in Slicer's sorted order" if header.IJKToLPS is not None else ""),
+            np.asarray(header.IJKToLPS, dtype=float) if fromDICOM else affines.rasToLPS(context.world),
+            "(column, row, slice), 0-based" + (" in Slicer's sorted order" if fromDICOM else ""),
             "LPS mm (DICOM patient)",
-            identity,
-            affines.LPS_TO_RAS,
-            worldName,
-            "DICOM PS3.3 C.7.6.2.1.1: IPP + column * PixelSpacing[1] * IOP[0:3] + row * PixelSpacing[0] * IOP[3:6].",
-            dicomNote,
+            toWorld=affines.LPS_TO_RAS,
+            world=context.worldName,
+            meaning="DICOM PS3.3 C.7.6.2.1.1: IPP + column PixelSpacing[1] IOP[0:3] + row PixelSpacing[0] IOP[3:6].",
+            notes=[] if fromDICOM else ["A file's DICOM-style matrix: its world in LPS, shear kept."],
         )
-    )
-    sformNote = (
-        "A DICOM series has no sform: this is the sform a NIfTI writer keeping Slicer's voxel order stores."
-        if header.IJKToLPS is not None
-        else f"sform_code {header.sformCode}" + (" (unknown: programs ignore it)" if header.sformCode <= 0 else "")
-    )
-    entries.append(
+    ]
+
+
+@_builder
+def _niftiEntries(context: _Context) -> List[ConventionMatrix]:
+    header = context.header
+    fromDICOM = header.IJKToLPS is not None
+    if fromDICOM:
+        sformNotes = [
+            "A DICOM series has no sform: this is the one a NIfTI writer keeping Slicer's voxel order stores."
+        ]
+        qformNotes = ["Derived from the DICOM affine (shear dropped), as a NIfTI writer stores it."]
+    else:
+        sformNotes = [
+            f"sform_code {header.sformCode}" + (" (unknown: programs ignore it)" if header.sformCode <= 0 else "")
+        ]
+        qformNotes = [f"qform_code {header.qformCode}" + (" (unknown)" if header.qformCode <= 0 else "")]
+    quaternion = {
+        "quaternion": header.quaternion,
+        "qoffset": header.qoffset,
+        "pixdim": header.pixdim,
+        "qfac": header.qfac,
+        "qformCode": header.qformCode,
+    }
+    return [
         _entry(
             "nifti-sform",
             np.asarray(header.sform, dtype=float),
             "NIfTI voxel (i, j, k), 0-based",
             "RAS mm (NIfTI world, srow_x/y/z)",
-            identity,
-            np.eye(4),
-            "sform",
-            "The three srow rows: x = srow_x . (i, j, k, 1), and so on.",
-            [sformNote],
-        )
-    )
-    qform = qformOf(header)
-    entries.append(
+            world="sform",
+            meaning="The three srow rows: x = srow_x . (i, j, k, 1), and so on.",
+            notes=sformNotes,
+            parameters={"sformCode": header.sformCode},
+        ),
         _entry(
             "nifti-qform",
-            qform,
+            qformOf(header),
             "NIfTI voxel (i, j, k), 0-based",
             "RAS mm (NIfTI world, quaternion)",
-            identity,
-            np.eye(4),
-            "qform",
-            f"quatern_b, c, d = {_numbers(header.quaternion)}, qoffset = {_numbers(header.qoffset)}, "
+            world="qform",
+            meaning=f"quatern_b, c, d = {_numbers(header.quaternion)}, qoffset = {_numbers(header.qoffset)}, "
             f"pixdim = {_numbers(header.pixdim)}, qfac = {header.qfac:g}"
             + (" (k reversed)" if header.qfac < 0 else ""),
-            ["Derived from the DICOM affine (shear dropped), as a NIfTI writer stores it."]
-            if header.IJKToLPS is not None
-            else [f"qform_code {header.qformCode}" + (" (unknown)" if header.qformCode <= 0 else "")],
-        )
+            notes=qformNotes,
+            parameters=quaternion,
+        ),
+    ]
+
+
+@_builder
+def _fslEntries(context: _Context) -> List[ConventionMatrix]:
+    header = context.header
+    voxelToWorld, worldName = fslWorld(header)
+    fsl = fslScaledVoxels(voxelToWorld, header.shape, header.pixdim)
+    neurological = bool(np.linalg.det(voxelToWorld[:3, :3]) > 0)
+    flip = (
+        ", x reversed ((nx - 1) dx - x) because the voxel-to-world determinant is positive (neurological)."
+        if neurological
+        else "; x not reversed: the voxel-to-world determinant is negative (radiological)."
     )
-    fslVoxToWorld, fslWorldName = fslWorld(header)
-    fsl = fslScaledVoxels(fslVoxToWorld, header.shape, header.pixdim)
-    neurological = np.linalg.det(fslVoxToWorld[:3, :3]) > 0
-    entries.append(
+    return [
         _entry(
             "fsl",
             fsl,
             "voxel (i, j, k), 0-based",
             "FSL mm (FLIRT scaled voxels)",
-            identity,
-            fslVoxToWorld @ np.linalg.inv(fsl),
-            fslWorldName,
-            "FLIRT's coordinates: voxel x pixdim"
-            + (
-                ", x reversed ((nx - 1) dx - x) because the voxel-to-world determinant is positive (neurological)."
-                if neurological
-                else "; x not reversed: the voxel-to-world determinant is negative (radiological)."
-            ),
-            ["A FLIRT .mat maps the input's FSL mm to the reference's FSL mm."],
+            toWorld=voxelToWorld @ np.linalg.inv(fsl),
+            world=worldName,
+            meaning="FLIRT's coordinates: voxel x pixdim" + flip,
+            notes=["A FLIRT .mat maps the input's FSL mm to the reference's FSL mm."],
+            parameters={"neurological": neurological, "pixdim": header.pixdim},
         )
-    )
-    entries.append(
+    ]
+
+
+@_builder
+def _spmEntries(context: _Context) -> List[ConventionMatrix]:
+    return [
         _entry(
             "spm",
-            spmMat(world),
+            spmMat(context.world),
             "voxel (i, j, k), 1-based (MATLAB)",
             "mm (SPM world = NIfTI RAS)",
-            translation([1.0, 1.0, 1.0]),
-            np.eye(4),
-            worldName,
-            "SPM's V.mat: M = A . T(-1), A the 0-based voxel-to-world matrix; voxel (1, 1, 1) is the first.",
-            ["SPM's mapping from image 1 to image 2 voxels is M2 \\ M1."],
+            indexFromFile=translation([1.0, 1.0, 1.0]),
+            world=context.worldName,
+            meaning="SPM's V.mat: M = A . T(-1), A the 0-based voxel-to-world matrix; voxel (1, 1, 1) is the first.",
+            notes=["SPM's mapping from image 1 to image 2 voxels is M2 \\ M1."],
         )
-    )
+    ]
+
+
+@_builder
+def _freesurferEntries(context: _Context) -> List[ConventionMatrix]:
     # FreeSurfer's voxel sizes: the column lengths of the matrix it reads, pixdim for the qform.
-    tkrSizes = affines.columnNorms(world).tolist() if worldName != "qform" else list(header.pixdim)
-    tkr = freesurferTkr(header.shape, tkrSizes)
-    entries.append(
+    sizes = affines.columnNorms(context.world).tolist() if context.worldName != "qform" else list(context.header.pixdim)
+    tkr = freesurferTkr(context.header.shape, sizes)
+    return [
         _entry(
             "freesurfer-tkr",
             tkr,
             "voxel (column, row, slice), 0-based",
             "tkr-RAS mm (tkregister surface space)",
-            identity,
-            world @ np.linalg.inv(tkr),
-            worldName,
-            "vox2ras-tkr: the volume's centre at 0, axes as if stored LIA, whatever the real directions are.",
-            ["Scanner RAS = vox2ras . inverse(vox2ras-tkr) . tkr-RAS (mri_info --vox2ras, --vox2ras-tkr)."],
+            toWorld=context.world @ np.linalg.inv(tkr),
+            world=context.worldName,
+            meaning="vox2ras-tkr: the volume's centre at 0, axes as if stored LIA, whatever the real directions are.",
+            notes=["Scanner RAS = vox2ras . inverse(vox2ras-tkr) . tkr-RAS (mri_info --vox2ras, --vox2ras-tkr)."],
         )
-    )
-    reorientation, fileAxes = aimsReorientation(world, header.shape)
-    aimsSizes = [float(header.pixdim[axis]) for axis in fileAxes]
-    aims = np.diag([*aimsSizes, 1.0]) @ reorientation
-    aimsToWorld = world @ np.linalg.inv(aims)
-    aimsNotes = [
-        "AIMS reorders the voxels to x right->left, y front->back, z top->bottom (LPI, an indirect frame); "
-        "Anatomist therefore always shows images radiologically.",
-        f"AIMS axes x, y, z run along file axes {', '.join('ijk'[axis] for axis in fileAxes)}"
-        + _flipText(reorientation)
-        + ".",
     ]
-    entries.append(
+
+
+@_builder
+def _aimsEntries(context: _Context) -> List[ConventionMatrix]:
+    header = context.header
+    reorientation, fileAxes = aimsReorientation(context.world, header.shape)
+    aims = np.diag([*(float(header.pixdim[axis]) for axis in fileAxes), 1.0]) @ reorientation
+    aimsToWorld = context.world @ np.linalg.inv(aims)
+    along = f"AIMS axes x, y, z run along file axes {', '.join('ijk'[axis] for axis in fileAxes)}"
+    return [
         _entry(
             "aims",
             aims,
             "file voxel (i, j, k), 0-based",
             "AIMS mm (internal LPI referential, origin at the first voxel's centre)",
-            identity,
-            aimsToWorld,
-            worldName,
-            "mm = AIMS index x voxel size, AIMS index = file index reordered to L, P, I.",
-            aimsNotes,
-        )
-    )
-    entries.append(
+            toWorld=aimsToWorld,
+            world=context.worldName,
+            meaning="mm = AIMS index x voxel size, AIMS index = file index reordered to L, P, I.",
+            notes=[
+                "AIMS reorders the voxels to x right->left, y front->back, z top->bottom (LPI, an indirect frame); "
+                "Anatomist therefore always shows images radiologically.",
+                along + _flipText(reorientation) + ".",
+            ],
+            parameters={"fileAxes": "".join("ijk"[axis] for axis in fileAxes), "reorientation": reorientation},
+        ),
         _entry(
             "aims-spm",
             aimsToWorld,
             "AIMS mm (internal LPI referential)",
             "SPM / NIfTI world mm (RAS)",
-            aims,
-            np.eye(4),
-            worldName,
-            "The AIMS-to-SPM matrix: world . inverse(voxel to AIMS mm); for an image stored in SPM's orientation "
-            "this is the documentation's ASA = OA . FA.",
-            ["A .trm file of this matrix takes Anatomist's referential of this image to the scanner-based one."],
-        )
-    )
-    result = {entry.name: entry for entry in entries}
-    if withInverse:
-        for entry in entries:
-            entry.inverse = np.linalg.inv(entry.matrix)
-    return result
+            indexFromFile=aims,
+            world=context.worldName,
+            meaning="The AIMS-to-SPM matrix: world . inverse(voxel to AIMS mm); for an image stored in SPM's "
+            "orientation this is the documentation's ASA = OA . FA.",
+            notes=["A .trm file of this matrix takes Anatomist's referential of this image to the scanner-based one."],
+        ),
+    ]
 
 
 def _entry(
@@ -759,32 +813,37 @@ def _entry(
     matrix: np.ndarray,
     source: str,
     to: str,
-    indexFromFile: np.ndarray,
-    toWorld: np.ndarray,
+    *,
     world: str,
     meaning: str,
     notes: List[str],
+    indexFromFile: Optional[np.ndarray] = None,
+    toWorld: Optional[np.ndarray] = None,
+    parameters: Optional[Dict[str, Any]] = None,
 ) -> ConventionMatrix:
-    # Index axis directions in the world: the space's own axes map to the world through toWorld.
-    indexToWorld = toWorld @ matrix
+    """One entry; ``toWorld`` defaults to the identity (the space is a world), ``indexFromFile`` likewise."""
+    fromFile = np.eye(4) if indexFromFile is None else indexFromFile
+    spaceToWorld = np.eye(4) if toWorld is None else toWorld
     return ConventionMatrix(
         name=name,
         matrix=matrix,
         source=source,
         to=to,
         indexBase=1 if name == "spm" else 0,
-        indexFromFile=indexFromFile,
-        toWorld=toWorld,
+        indexFromFile=fromFile,
+        toWorld=spaceToWorld,
         world=world,
-        axisCodes=affines.axisCodes(indexToWorld),
-        spaceCodes=affines.axisCodes(toWorld),
+        # The index axes' directions in the world: through the space, then the space's own map to the world.
+        axisCodes=affines.axisCodes(spaceToWorld @ matrix),
+        spaceCodes=affines.axisCodes(spaceToWorld),
         handedness=handedness(matrix),
         meaning=meaning,
         notes=notes,
+        parameters=parameters or {},
     )
 
 
-def _itkNotes(header: VolumeHeader, itk: ITKGeometry, world: np.ndarray) -> List[str]:
+def _itkNotes(header: VolumeHeader, itk: ITKGeometry) -> List[str]:
     if itk.follows == "DICOM":
         if not _withoutShear(affines.lpsToRAS(np.asarray(header.IJKToLPS))):
             return [
