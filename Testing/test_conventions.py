@@ -314,6 +314,45 @@ def test_flirt_matrix_between_two_images_equals_fslpy(tmp_path):
     _record("fsl", "fslpy flirt.toFlirt", ours, theirs)
 
 
+def test_a_flirt_registration_reexpressed_in_world_equals_fslpy_fromFlirt(tmp_path, capsys):
+    import json
+
+    pathA = _niftiFile(str(tmp_path), "oblique-left", 41)
+    pathB = _niftiFile(str(tmp_path), "permuted", 42)
+    rng = np.random.default_rng(43)
+    flirtMatrix = from_matvec(_rotation(rng) @ np.diag(rng.uniform(0.8, 1.2, 3)), rng.uniform(-10, 10, 3))
+    registration = str(tmp_path / "reg.mat")
+    fslFlirt.writeFlirt(flirtMatrix, registration)  # FSL's own writer, not ours
+    arguments = ["affine", pathA, "--to", pathB, "--transform", registration, "--transform-convention", "fsl"]
+    assert main([*arguments, "--convention", "nifti-sform", "--json"]) == 0
+    ours = json.loads(capsys.readouterr().out)["to"]["transform"]
+    theirs = fslFlirt.fromFlirt(flirtMatrix, FSLImage(pathA), FSLImage(pathB), from_="world", to="world")
+    _record("fsl", "fslpy flirt.fromFlirt (world to world)", ours, theirs)
+    # Into AIMS and back into FSL: the same FLIRT matrix.
+    entriesA = conventions.conventions(readVolumeHeader(pathA))
+    entriesB = conventions.conventions(readVolumeHeader(pathB))
+    aims = conventions.reexpress(flirtMatrix, entriesA["fsl"], entriesB["fsl"], entriesA["aims"], entriesB["aims"])
+    back = conventions.reexpress(aims, entriesA["aims"], entriesB["aims"], entriesA["fsl"], entriesB["fsl"])
+    assert np.abs(back - flirtMatrix).max() <= 1e-9
+
+
+def test_transform_files_of_other_writers_are_recognised(tmp_path):
+    matrix = _someAffine()
+    transform = sitk.AffineTransform(3)
+    transform.SetMatrix(matrix[:3, :3].ravel().tolist())
+    transform.SetTranslation(matrix[:3, 3].tolist())
+    sitk.WriteTransform(transform, str(tmp_path / "itk.tfm"))
+    found, formatName = transformfiles.readAnyTransform(str(tmp_path / "itk.tfm"))
+    assert formatName == "itk" and np.allclose(found, matrix, atol=1e-12)
+    nibabel.save(nibabel.Spm99AnalyzeImage(np.zeros((3, 4, 5), dtype=np.int16), matrix), str(tmp_path / "v.img"))
+    found, formatName = transformfiles.readAnyTransform(str(tmp_path / "v.mat"))  # nibabel writes MATLAB v4
+    assert formatName == "spm-mat"
+    assert np.allclose(found, scipy.io.loadmat(str(tmp_path / "v.mat"))["mat"], atol=0)
+    fslFlirt.writeFlirt(matrix, str(tmp_path / "flirt.mat"))
+    found, formatName = transformfiles.readAnyTransform(str(tmp_path / "flirt.mat"))
+    assert formatName == "flirt" and np.allclose(found, matrix, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- transform files
 
 
@@ -423,6 +462,7 @@ def test_affine_command_to_writes_trm_flirt_and_tfm(tmp_path, capsys):
 def test_affine_command_refusals(tmp_path, capsys):
     path = _niftiFile(str(tmp_path), "axial-ras", 1)
     assert main(["affine", path, "--trm", str(tmp_path / "x.trm")]) == 2  # which matrix? all conventions
+    assert main(["affine", path, "--transform", path, "--convention", "fsl"]) == 2  # no --to, no convention of it
     assert main(["affine", str(tmp_path / "missing.nii"), "--convention", "spm"]) == 1
     existing = tmp_path / "kept.tfm"
     existing.write_text("x")

@@ -6,7 +6,10 @@ order) through the world both are placed in, and says whether that is a reorderi
 ``--trm/--spm-mat/--flirt/--tfm OUT`` write the matrix the command printed: the one convention chosen with
 ``--convention``, or, with ``--to``, the transform from PATH to OTHER in that convention's spaces (for
 ``fsl`` the FLIRT matrix, for ``aims`` the .trm between the two AIMS referentials) or, without a convention,
-the voxel-to-voxel matrix.
+the voxel-to-voxel matrix. ``--transform FILE --transform-convention NAME`` (with ``--to`` and one
+``--convention``) re-expresses a registration from one program in another's spaces: FILE's matrix maps
+PATH's NAME space to OTHER's (FLIRT's and AIMS's direction; ``--transform-inverse`` first inverts one that
+maps OTHER to PATH, as ITK/Slicer resampling transforms do).
 """
 
 from __future__ import annotations
@@ -40,6 +43,9 @@ class OtherVolume:
     point: Optional[List[float]] = None
     convention: Optional[str] = None
     transform: Optional[np.ndarray] = None
+    transformFile: Optional[str] = None
+    transformFileConvention: Optional[str] = None
+    transformFileMatrix: Optional[np.ndarray] = None
 
 
 @dataclasses.dataclass
@@ -86,6 +92,20 @@ def addParser(
             "--" + option.replace("_", "-"), dest=option, metavar="OUT", help=f"write the printed matrix as {label}"
         )
     parser.add_argument("--tfm", metavar="OUT", help="write the printed matrix as an ITK transform (.tfm text or .h5)")
+    parser.add_argument(
+        "--transform",
+        metavar="FILE",
+        help="a transform from PATH to OTHER (.trm, .tfm/.h5, SPM or FLIRT .mat) to re-express in --convention",
+    )
+    parser.add_argument(
+        "--transform-convention",
+        choices=conventions.CONVENTION_NAMES,
+        metavar="NAME",
+        help="the convention of --transform's spaces (e.g. fsl for a FLIRT .mat, aims for a .trm)",
+    )
+    parser.add_argument(
+        "--transform-inverse", action="store_true", help="--transform maps OTHER to PATH: invert it first"
+    )
     parser.set_defaults(run=run)
 
 
@@ -93,6 +113,8 @@ def run(arguments: argparse.Namespace) -> int:
     outputs = _outputs(arguments)
     if outputs and arguments.convention == "all" and not arguments.to:
         raise UsageError("writing a matrix needs one --convention (or --to OTHER): which matrix should be written?")
+    if arguments.transform and not (arguments.to and arguments.transform_convention and arguments.convention != "all"):
+        raise UsageError("--transform needs --to OTHER, --transform-convention NAME and one --convention")
     header = readVolumeHeader(arguments.path)
     entries = conventions.conventions(header, withInverse=arguments.inverse)
     chosen = entries if arguments.convention == "all" else {arguments.convention: entries[arguments.convention]}
@@ -140,7 +162,21 @@ def _toOther(
         otherEntries = conventions.conventions(other)
         name = arguments.convention
         result.convention = name
-        result.transform = conventions.transformBetween(entries[name], worldA, otherEntries[name], worldB)
+        if arguments.transform:
+            matrix, _ = transformfiles.readAnyTransform(arguments.transform)
+            if arguments.transform_inverse:
+                matrix = np.linalg.inv(matrix)
+            given = arguments.transform_convention
+            result.transformFile, result.transformFileConvention, result.transformFileMatrix = (
+                arguments.transform,
+                given,
+                matrix,
+            )
+            result.transform = conventions.reexpress(
+                matrix, entries[given], otherEntries[given], entries[name], otherEntries[name]
+            )
+        else:
+            result.transform = conventions.transformBetween(entries[name], worldA, otherEntries[name], worldB)
         written = result.transform
     report.to = result
     return written
@@ -170,8 +206,13 @@ def _text(report: AffineReport, header: VolumeHeader) -> str:
             lines.append(f"  voxel {_xyz(report.point or [])} -> voxel {_xyz(other.point)} of {other.path}")
         if other.transform is not None:
             entry = report.conventions[other.convention or ""]
+            what = (
+                f"{other.transformFile} ({other.transformFileConvention} spaces)"
+                if other.transformFile
+                else "The world alignment of the two headers"
+            )
             lines += [
-                f"In {other.convention} spaces ({entry.to} of this file -> the same space of the other):",
+                f"{what} in {other.convention} spaces ({entry.to} of this file -> the same space of the other):",
                 formatMatrix(other.transform),
             ]
         lines.append("")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,37 @@ def readTransform(formatName: str, path: str) -> np.ndarray:
         return reader(path)
     except OSError as error:
         raise GeometryError(f"{path}: cannot be read ({error.strerror})") from error
+
+
+def readAnyTransform(path: str) -> Tuple[np.ndarray, str]:
+    """``(matrix, format)`` of a transform file, the format told by the name: ``.trm`` AIMS, ``.tfm``/``.h5``
+    ITK, ``.mat`` a MATLAB file with ``mat`` (SPM) or else FLIRT text, anything else 4 text rows of 4."""
+    if not os.path.isfile(path):
+        raise GeometryError(f"{path}: no such file")
+    lower = path.lower()
+    if lower.endswith(".trm"):
+        formatName = "trm"
+    elif lower.endswith((".tfm", ".h5", ".hdf5")):
+        formatName = "itk"
+    elif lower.endswith(".mat") and _isMATLAB(path):
+        formatName = "spm-mat"
+    else:
+        formatName = "flirt"
+    return readTransform(formatName, path), formatName
+
+
+def _isMATLAB(path: str) -> bool:
+    """MATLAB v5 files start with a 116-byte text header "MATLAB 5.0 MAT-file"; v4 files are binary with a
+    small integer type code; FLIRT .mat files are text rows of numbers."""
+    with open(path, "rb") as stream:
+        start = stream.read(128)
+    if start.startswith(b"MATLAB"):
+        return True
+    try:
+        start.decode("ascii")
+    except UnicodeDecodeError:
+        return True  # binary: a v4 MAT file (the text formats are ASCII)
+    return False
 
 
 def trmText(matrix: npt.ArrayLike) -> str:

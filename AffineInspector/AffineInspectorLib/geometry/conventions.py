@@ -987,6 +987,27 @@ def transformBetween(
     return entryB.fromFileVoxels() @ voxels @ np.linalg.inv(entryA.fromFileVoxels())
 
 
+def reexpress(
+    transform: npt.ArrayLike,
+    fromA: ConventionMatrix,
+    fromB: ConventionMatrix,
+    toA: ConventionMatrix,
+    toB: ConventionMatrix,
+) -> np.ndarray:
+    """A transform from image A's space to image B's space, taken from one convention to another.
+
+    ``transform`` maps A's ``fromA`` space to B's ``fromB`` space (a FLIRT .mat: A's FSL mm -> B's FSL mm);
+    the result maps A's ``toA`` space to B's ``toB`` space: ``toB . inverse(fromB) . transform . fromA .
+    inverse(toA)``, each through the file voxels (:meth:`ConventionMatrix.fromFileVoxels`).
+    """
+    matrix = np.asarray(transform, dtype=float)
+    if matrix.shape != (4, 4):
+        raise ValueError(f'Argument "transform" must be 4x4, got shape {matrix.shape}')
+    intoB = toB.fromFileVoxels() @ np.linalg.inv(fromB.fromFileVoxels())
+    outOfA = fromA.fromFileVoxels() @ np.linalg.inv(toA.fromFileVoxels())
+    return intoB @ matrix @ outOfA
+
+
 # --------------------------------------------------------------------------- text
 
 
