@@ -20,6 +20,8 @@ import scipy.io
 import SimpleITK as sitk
 from fsl.data.image import Image as FSLImage
 from fsl.transform import flirt as fslFlirt
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nibabel import orientations
 from nibabel.affines import from_matvec
 
@@ -58,7 +60,16 @@ def _rotation(rng: np.random.Generator) -> np.ndarray:
     return q * np.sign(np.linalg.det(q))
 
 
-NIFTI_KINDS = ["oblique-right", "oblique-left", "sheared-sform", "axial-ras", "axial-las", "permuted", "qform-only"]
+NIFTI_KINDS = [
+    "oblique-right",
+    "oblique-left",
+    "sheared-sform",
+    "axial-ras",
+    "axial-las",
+    "permuted",
+    "qform-only",
+    "sform-differs",  # both coded, sform (code 2) elsewhere than the qform: ITK takes the qform, the rest the sform
+]
 
 
 def _niftiFile(folder: str, kind: str, seed: int) -> str:
@@ -81,7 +92,9 @@ def _niftiFile(folder: str, kind: str, seed: int) -> str:
     affine = from_matvec(linear, rng.uniform(-80, 80, 3))
     image = nibabel.Nifti1Image(np.zeros(shape, dtype=np.int16), affine)
     image.set_qform(affine, 1, strip_shears=True)
-    image.set_sform(affine, 0 if kind == "qform-only" else (2 if kind == "sheared-sform" else 1))
+    image.set_sform(affine, 0 if kind == "qform-only" else (2 if kind in ("sheared-sform", "sform-differs") else 1))
+    if kind == "sform-differs":
+        image.set_qform(from_matvec(_rotation(rng) @ np.diag(zooms), rng.uniform(-80, 80, 3)), 1)
     path = os.path.join(folder, f"{kind}-{seed}.nii.gz")
     nibabel.save(image, path)
     return path
@@ -137,8 +150,13 @@ def test_nifti_conventions_equal_the_oracles(tmp_path, kind, seed):
     _checkNIfTIFileConventions(_niftiFile(str(tmp_path), kind, seed), str(tmp_path))
 
 
-def test_sheared_sform_itk_follows_the_qform_and_says_so(tmp_path):
+@pytest.mark.parametrize("sformCode", [1, 2, 4])
+def test_sheared_sform_itk_follows_the_qform_and_says_so(tmp_path, sformCode):
     path = _niftiFile(str(tmp_path), "sheared-sform", 7)
+    image = nibabel.load(path)
+    image.set_sform(image.get_sform(), sformCode)
+    path = str(tmp_path / f"code{sformCode}.nii")
+    nibabel.save(image, path)
     entries = conventions.conventions(readVolumeHeader(path))
     header = nibabel.load(path).header
     _record("itk", "SimpleITK", entries["itk"].matrix, _sitkMatrix(sitk.ReadImage(path)))
@@ -266,6 +284,33 @@ def test_every_pair_round_trips(tmp_path, kind):
         inFirst = conventions.mapPoint(first.fromFileVoxels(), point)
         inSecond = conventions.mapPoint(second.fromFileVoxels(), point)
         assert np.abs(conventions.mapPoint(there, inFirst) - inSecond).max() <= 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)),
+    leftHanded=st.booleans(),
+    shear=st.floats(-0.5, 0.5),
+)
+def test_property_every_pair_round_trips_on_random_headers(seed, shape, leftHanded, shear):
+    """In memory (no file): any header, any pair of conventions, there and back is the identity to 1e-9."""
+    rng = np.random.default_rng(seed)
+    linear = _rotation(rng) @ np.diag(rng.uniform(0.2, 5, 3))
+    if leftHanded:
+        linear[:, 0] *= -1
+    linear[:, 2] += shear * linear[:, 1]
+    IJKToLPS = from_matvec(linear, rng.uniform(-200, 200, 3))
+    entries = conventions.conventions(conventions.headerFromIJKToLPS("random", IJKToLPS, shape))
+    point = rng.uniform(-5, 45, 3)
+    for first, second in itertools.permutations(entries.values(), 2):
+        there = conventions.conversion(first, second)
+        back = conventions.conversion(second, first)
+        assert np.abs(back @ there - np.eye(4)).max() <= 1e-9 * max(1.0, np.abs(there).max())
+        assert np.abs(conventions.mapPoint(back, conventions.mapPoint(there, point)) - point).max() <= 1e-9
+    quaternion, offset, sizes, qfac = conventions.matrixToQuaternion(affines.lpsToRAS(IJKToLPS))
+    again = conventions.matrixToQuaternion(conventions.quaternionToMatrix(quaternion, offset, sizes, qfac))
+    assert np.allclose(again[0], quaternion, atol=1e-9) and again[3] == qfac
 
 
 def test_to_on_one_grid_with_another_index_order_is_the_exact_permutation(tmp_path):

@@ -10,7 +10,7 @@ from ..geometry.errors import GeometryError
 from . import common
 
 NAME = "gui"
-TABS = ("geometry", "slices", "findings")
+TABS = ("geometry", "slices", "findings", "conventions")
 
 
 def addParser(

@@ -940,7 +940,7 @@ def voxelMapping(
     'permutation/flip'
     """
     matrix = affines.voxelToVoxel(voxelToWorldA, voxelToWorldB)
-    rounded = np.round(matrix)
+    rounded = np.round(matrix) + 0.0  # + 0.0: no "-0" in what the user reads
     if not np.all(np.abs(matrix - rounded) <= tolerance):
         return VoxelMapping(matrix, "interpolation", None, None, _interpolationMessage(matrix))
     linear = rounded[:3, :3]

@@ -273,7 +273,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         self._showDetails(nodeID, analyse=analyse)
 
     def showTab(self, name: str) -> None:
-        """Show the 'geometry', 'slices' or 'findings' tab."""
+        """Show the 'geometry', 'slices', 'findings' or 'conventions' tab."""
         self.ui.detailTabs.setCurrentIndex(_TABS[name])
 
     def _onVolumeSelectionChanged(self) -> None:
