@@ -46,7 +46,6 @@ from .stack import SliceRow
 
 _T = TypeVar("_T")
 
-NIFTI_XFORM_UNKNOWN = 0
 NIFTI_XFORM_SCANNER_ANAT = 1
 
 CONVENTION_NAMES = (
