@@ -21,7 +21,9 @@ LAYERS = ("geometry", "dicom", "mrml", "ui", "cli")
 
 THIRD_PARTY = {
     "geometry": {"numpy"},
-    "dicom": {"pydicom"},
+    # Image files are file I/O like DICOM (align reads NIfTI/MGH, NRRD, MetaImage through their own headers);
+    # imported inside functions, so that inspect never imports them.
+    "dicom": {"pydicom", "nibabel", "nrrd", "SimpleITK"},
     "mrml": {"slicer", "vtk", "vtkmodules"},
     "ui": {"qt", "PySide6", "matplotlib"},
     "cli": set(),
