@@ -24,6 +24,7 @@ import pytest
 from pydicom.uid import ExplicitVRLittleEndian
 
 from AffineInspectorLib.cli.main import main
+from AffineInspectorLib.geometry import serialize
 from conftest import case, dcm2niixExecutable, treeDigest
 
 HITACHI = "dicom2nifti/hitachi_oblique/001"
@@ -36,7 +37,9 @@ CASES = (HITACHI, GE)
 
 def dicomFiles(folder):
     """(file, dataset) sorted as Slicer sorts: by IPP . (row x column direction), ascending."""
-    datasets = [(os.path.join(folder, name), pydicom.dcmread(os.path.join(folder, name))) for name in os.listdir(folder)]
+    datasets = [
+        (os.path.join(folder, name), pydicom.dcmread(os.path.join(folder, name))) for name in os.listdir(folder)
+    ]
     normal = np.cross(*np.reshape(np.asarray(datasets[0][1].ImageOrientationPatient, float), (2, 3)))
     return sorted(datasets, key=lambda item: float(np.dot(np.asarray(item[1].ImagePositionPatient, float), normal)))
 
@@ -152,16 +155,8 @@ def axisMapOracle(data, truth):
         for flips in itertools.product((False, True), repeat=3):
             candidate = view[tuple(slice(None, None, -1) if flip else slice(None) for flip in flips)]
             if np.array_equal(candidate, truth):
-                found.append(
-                    sorted(
-                        {"imageAxis": permutation[n], "dicomAxis": "kji"[n], "reversed": flips[n]} for n in range(3)
-                    )
-                    if False
-                    else sorted(
-                        ({"imageAxis": permutation[n], "dicomAxis": "kji"[n], "reversed": flips[n]} for n in range(3)),
-                        key=lambda entry: entry["imageAxis"],
-                    )
-                )
+                entries = [{"imageAxis": permutation[n], "dicomAxis": "kji"[n], "reversed": flips[n]} for n in range(3)]
+                found.append(sorted(entries, key=lambda entry: entry["imageAxis"]))
     return found
 
 
@@ -475,3 +470,24 @@ def test_text_output_starts_with_the_verdict(capsys, tmp_path, dicomRoot):
     text = capsys.readouterr().out
     assert text.splitlines()[0].startswith("needs resampling") or "kji-array-order" in text.splitlines()[0]
     assert "numpy recipe" in text and "Slice map" in text
+
+
+def test_logic_align_and_aligned_volume_on_slicer_core(tmp_path, dicomRoot):
+    """The console API: a DICOM volume node as the reference; the aligned labelmap's array is truth [k, j, i]."""
+    import slicer
+
+    from AffineInspectorLib.mrml.host import StandaloneHost
+    from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+
+    host = StandaloneHost(setGlobalScene=False)
+    logic = VolumeGeometryLogic(host.scene, host)
+    (ct,) = host.loadDICOM([case(GE)])
+    files = dicomFiles(case(GE))
+    truth = drawTruth(files)
+    path = saveNIfTI(tmp_path / "kji.nii.gz", truth, LPS_TO_RAS @ regularGrid(files))
+    result = logic.align(path, ct)
+    assert "kji-array-order" in mistakeKinds(json.loads(serialize.dumps(result)))
+    node = logic.alignedVolume(path, ct)
+    assert node.IsA("vtkMRMLLabelMapVolumeNode")
+    assert np.array_equal(slicer.util.arrayFromVolume(node), truth)
+    assert node.GetImageData().GetDimensions() == ct.GetImageData().GetDimensions()
