@@ -117,3 +117,14 @@ def test_align_tab_reads_qt_properties_not_getters():
     assert getters == []
     tree = ast.parse(source)
     assert any(isinstance(node, ast.Constant) and node.value == "currentIndex" for node in ast.walk(tree))
+
+
+def test_plot_does_not_magnify_rounding_noise():
+    """A regular tilted stack: tilts 18.5 +- 1e-7 deg get a window of +-0.185 deg, not a 1e-7 offset axis."""
+    from AffineInspectorLib.ui.paneldata import plotLimits
+
+    noisy = 18.5 + np.array([0.0, 1e-7, -1e-7, 2e-7])
+    low, high = plotLimits(noisy)
+    assert low < 18.5 - 0.1 and high > 18.5 + 0.1
+    assert plotLimits(np.array([1.081, 4.002, 6.999])) is None  # real variation keeps matplotlib's limits
+    assert plotLimits(np.array([np.nan])) is None

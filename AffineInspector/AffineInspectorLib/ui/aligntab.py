@@ -25,7 +25,8 @@ def alignText(result: AlignmentResult) -> str:
     """The details shown under the verdict: explanation, axis map and mistakes (the text report without the
     slice map and the recipe, which have their own table and button)."""
     report = textReport(result)
-    return report.split("\nSlice map")[0].strip() + "\n"
+    withoutVerdict = report.split("\n", 2)[2]  # the verdict has its own label
+    return withoutVerdict.split("\nSlice map")[0].strip() + "\n"
 
 
 def sliceMapRows(result: AlignmentResult) -> List[Tuple[str, str, str, str]]:
