@@ -8,8 +8,10 @@ scanner series in ../shared/data/dicom (not copied here).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -56,6 +58,36 @@ def main() -> int:
             sys.stderr.write(completed.stderr)
             return completed.returncode
         sys.stdout.write(completed.stdout)
+    return renderAlignShot(os.path.join(HERE, "align.png"))
+
+
+def renderAlignShot(path: str) -> int:
+    """The Align tab on the tilted GE CT and dcm2niix's conversion of it (run here), compared in the window."""
+    sys.path.insert(0, os.path.join(ROOT, "AffineInspector"))
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from AffineInspectorLib.ui.qtcompat import qt
+    from AffineInspectorLib.ui.window import MainWindow
+
+    dcm2niix = os.path.join(os.path.dirname(sys.executable), "dcm2niix")
+    folder = tempfile.mkdtemp(prefix="align-shot-")
+    try:
+        series = os.path.join(DICOM, "dcm_qa_ct_GE")
+        subprocess.run([dcm2niix, "-z", "y", "-f", "ge_ct", "-o", folder, series], check=True, capture_output=True)
+        application = qt.QApplication.instance() or qt.QApplication(["screenshots"])
+        main = MainWindow(reportError=lambda message, details: sys.stderr.write(f"{message}: {details}\n"))
+        main.window.resize(1000, 1000)
+        main.open([series])
+        main.panel.refresh()
+        main.panel.showTab("align")
+        tab = main.panel.alignTab
+        tab.setImagePath(os.path.join(folder, "ge_ct.nii.gz"))
+        tab.compare()
+        main.screenshot(path)
+        main.close()
+        application.processEvents()
+    finally:
+        shutil.rmtree(folder)
+    sys.stdout.write(f"wrote {path}\n")
     return 0
 
 

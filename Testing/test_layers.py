@@ -21,9 +21,10 @@ LAYERS = ("geometry", "dicom", "mrml", "ui", "cli")
 
 THIRD_PARTY = {
     "geometry": {"numpy"},
-    # + file formats other than DICOM (dicom/imageheader.py, dicom/transformfiles.py), imported inside functions:
-    # NIfTI headers with nibabel, SPM .mat with scipy.io, other images and ITK .h5 with SimpleITK.
-    "dicom": {"pydicom", "nibabel", "scipy", "SimpleITK"},
+    # + file formats other than DICOM, imported inside functions so that inspect never imports them: image
+    # headers and voxels (NIfTI/MGH with nibabel, NRRD with pynrrd, MetaImage and ITK .h5 with SimpleITK; the
+    # align and affine commands), SPM .mat with scipy.io.
+    "dicom": {"pydicom", "nibabel", "nrrd", "scipy", "SimpleITK"},
     "mrml": {"slicer", "vtk", "vtkmodules"},
     "ui": {"qt", "PySide6", "matplotlib"},
     "cli": set(),

@@ -51,6 +51,22 @@ class Kind(_StrEnum):
     mixedFrameOfReference = "mixedFrameOfReference"
     singleSlice = "singleSlice"
     multiFrame = "multiFrame"
+    # How an image file lies on a DICOM series (``align``): the relation, best first ...
+    sameGrid = "same-grid"
+    sameGridReindexed = "same-grid-reindexed"
+    sameSlices = "same-slices"
+    differentGrid = "different-grid"
+    disjoint = "disjoint"
+    # ... and the header mistakes ``align`` recognizes by reproducing what common pipelines write.
+    lpsAsRAS = "lps-as-ras"
+    kjiArrayOrder = "kji-array-order"
+    sliceOrderReversed = "slice-order-reversed"
+    instanceNumberOrder = "instance-number-order"
+    sliceStepFromFirstTwoFiles = "slice-step-from-first-two-files"
+    qformSformDisagree = "qform-sform-disagree"
+    tiltCorrectedGrid = "tilt-corrected-grid"
+    headerApproximatesStack = "header-approximates-stack"
+    contentHeaderDisagree = "content-header-disagree"
 
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO

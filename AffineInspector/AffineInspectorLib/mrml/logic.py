@@ -14,14 +14,18 @@ the parent transform chain (linear only); DICOM values are LPS.
 
 from __future__ import annotations
 
+import os
 from typing import Any, List, Optional
 
 import numpy as np
 import slicer
 import vtk
 
+from ..dicom import aligner
+from ..dicom.imagefiles import refuseEmpty
 from ..dicom.series import SeriesGeometry, analyseSeries
 from ..geometry import affines, crosscheck
+from ..geometry.alignment import SAME_GRID_TOLERANCE_MM
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Tolerances
 from ..geometry.progress import ProgressCallback
@@ -155,3 +159,83 @@ class VolumeGeometryLogic:
 
     def resample(self, inputNode: Any, referenceNode: Any, **options: Any) -> Any:
         return resampleToReference(inputNode, referenceNode, **options)
+
+    # ------------------------------------------------------------------ align (an image file against a DICOM series)
+
+    def align(
+        self,
+        imagePath: str,
+        dicom: Any,
+        *,
+        seriesUID: Optional[str] = None,
+        toleranceMm: float = SAME_GRID_TOLERANCE_MM,
+        checkContent: bool = False,
+    ) -> aligner.AlignmentResult:
+        """Does the image FILE (read through its own header, not Slicer's storage node) line up with a DICOM
+        series: a DICOM folder or file path, or a volume node loaded from DICOM. See :mod:`..dicom.aligner`."""
+        return aligner.align(
+            self.alignInputs(imagePath, dicom, seriesUID=seriesUID), toleranceMm=toleranceMm, checkContent=checkContent
+        )
+
+    def alignInputs(self, imagePath: str, dicom: Any, *, seriesUID: Optional[str] = None) -> aligner.AlignmentInputs:
+        """The image file and the DICOM series read (for :meth:`align` and :meth:`alignedVolume`)."""
+        return aligner.loadInputs(imagePath, self.dicomPathOf(dicom), seriesUID=seriesUID or _seriesUIDOf(dicom))
+
+    def dicomPathOf(self, dicom: Any) -> str:
+        """A DICOM path as given, or the first file of a volume node loaded from DICOM."""
+        if isinstance(dicom, str):
+            return dicom
+        uids = (dicom.GetAttribute("DICOM.instanceUIDs") or "").split()
+        files = [self.dicomSource.fileForInstance(uid) for uid in uids if uid != "Unknown"]
+        files = [path for path in files if path]
+        if not files:
+            raise GeometryError(f"{dicom.GetName()} was not loaded from DICOM: choose a DICOM series as the reference")
+        return files[0]
+
+    def alignedVolume(
+        self,
+        imagePath: str,
+        dicom: Any,
+        *,
+        seriesUID: Optional[str] = None,
+        trustHeader: bool = False,
+        interpolation: Optional[str] = None,
+        name: Optional[str] = None,
+    ) -> Any:
+        """A new labelmap node (scalar volume for a float image) holding the image on the DICOM series' voxels:
+        copied through the one-to-one correspondence when there is one, else sampled at each slice's IPP. Its
+        IJKToRAS is the DICOM volume's (Slicer's affine of the sorted stack); inside Slicer a segmentation node
+        is made from a labelmap as well (``node.GetAttribute("AffineInspector.segmentation")`` is its ID)."""
+        inputs = self.alignInputs(imagePath, dicom, seriesUID=seriesUID)
+        result = aligner.align(inputs)
+        array, method, _ = aligner.alignedArray(inputs, result, trustHeader=trustHeader, interpolation=interpolation)
+        refuseEmpty(array, name or imagePath)
+        isLabel = array.dtype.kind in "iub"
+        scene = self.scene
+        nodeName = scene.GenerateUniqueName(
+            name or f"{_stemOf(imagePath)} on {inputs.series.seriesDescription or 'DICOM'}"
+        )
+        node = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode" if isLabel else "vtkMRMLScalarVolumeNode", nodeName)
+        node.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(inputs.stack.IJKToRAS()))
+        slicer.util.updateVolumeFromArray(node, np.ascontiguousarray(array))
+        node.CreateDefaultDisplayNodes()
+        node.SetAttribute("AffineInspector.alignMethod", method)
+        if isLabel and hasattr(slicer, "modules") and hasattr(slicer.modules, "segmentations"):
+            segmentation = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", nodeName + " segmentation")
+            slicer.modules.segmentations.logic().ImportLabelmapToSegmentationNode(node, segmentation)
+            node.SetAttribute("AffineInspector.segmentation", segmentation.GetID())
+        return node
+
+
+def _seriesUIDOf(dicom: Any) -> Optional[str]:
+    if isinstance(dicom, str) or dicom is None:
+        return None
+    return dicom.GetAttribute("DICOM.seriesInstanceUID") or None
+
+
+def _stemOf(path: str) -> str:
+    name = os.path.basename(path)
+    for extension in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".mgz", ".mgh"):
+        if name.lower().endswith(extension):
+            return name[: -len(extension)]
+    return name

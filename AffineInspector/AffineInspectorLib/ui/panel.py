@@ -30,7 +30,7 @@ from ..geometry.progress import Cancelled, ProgressCallback
 from ..mrml.dicomcheck import CrossCheck
 from ..mrml.logic import INTERPOLATIONS, VolumeGeometryLogic
 from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
-from . import analyses, paneldata, tablemodels
+from . import aligntab, analyses, paneldata, tablemodels
 from .conventionsview import ConventionsView, storagePath
 from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
 
@@ -38,7 +38,7 @@ _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath
 UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
 """The panel's Qt Designer file (next to the module, as Slicer's resourcePath finds it)."""
 
-_TABS = {"geometry": 0, "slices": 1, "findings": 2, "conventions": 3}
+_TABS = {"geometry": 0, "slices": 1, "findings": 2, "conventions": 3, "align": 4}
 
 
 def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, parts: int) -> ProgressCallback:
@@ -82,6 +82,9 @@ class AffineInspectorPanel(VTKObservationMixin):
         self._busy = False
         self.sliceModel = tablemodels.SliceTableModel()
         self._setupWidgets()
+        # The Align tab is built in code (ui/aligntab.py); it joins the detail tabs as the last one.
+        self.alignTab = aligntab.AlignTab(logic, setStatus=self.setStatus, errorsShown=self.errorsShown)
+        self.ui.detailTabs.addTab(self.alignTab.widget, "Align")
         self._observeScene()
 
     # ------------------------------------------------------------------ setup
@@ -192,6 +195,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         reference = self.referenceNodeID()
         self._fillVolumeTable(infos)
         self._fillReferenceComboBox(infos, reference)
+        self.alignTab.refresh()
         if selected not in self._infos:
             selected = infos[0].nodeID if infos else None
         self._selectRow(selected)
@@ -273,7 +277,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         self._showDetails(nodeID, analyse=analyse)
 
     def showTab(self, name: str) -> None:
-        """Show the 'geometry', 'slices', 'findings' or 'conventions' tab."""
+        """Show the 'geometry', 'slices', 'findings', 'conventions' or 'align' tab."""
         self.ui.detailTabs.setCurrentIndex(_TABS[name])
 
     def _onVolumeSelectionChanged(self) -> None:

@@ -245,6 +245,25 @@ def _deviationsByRow(deviations: Sequence[SliceDeviation], rows: Sequence[SliceR
 # --------------------------------------------------------------------------- plot
 
 
+def plotLimits(values: np.ndarray, *, relative: float = 0.01, absolute: float = 0.01) -> Optional[Tuple[float, float]]:
+    """Y limits for nearly constant values, else None (matplotlib's own).
+
+    A regular stack's steps or tilts differ only by rounding (18.5 +- 1e-7 deg); left to itself matplotlib zooms
+    onto that range with an offset axis and draws the noise as a staircase. Values spread by less than
+    ``relative`` of their size (and ``absolute``) are shown in a window of that half-width around their middle.
+    """
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    low, high = float(finite.min()), float(finite.max())
+    margin = max(relative * max(abs(low), abs(high)), absolute)
+    if high - low >= margin:
+        return None
+    middle = (low + high) / 2
+    return (middle - margin, middle + margin)
+
+
 def stepTiltPlotPNG(
     series: SeriesGeometry, *, widthInches: float = 6.0, heightInches: float = 2.6, dpi: int = 100
 ) -> bytes:
@@ -267,6 +286,10 @@ def stepTiltPlotPNG(
         axes.plot(index, values, color="#1a73e8", linewidth=1, marker="." if len(index) < 200 else None)
         if flagged.any():
             axes.plot(index[flagged], values[flagged], linestyle="none", marker="o", color="#d93025", markersize=4)
+        limits = plotLimits(values)
+        if limits is not None:
+            axes.set_ylim(*limits)
+        axes.ticklabel_format(axis="y", useOffset=False, style="plain")  # no "+1.85e1" offset axis
         axes.set_ylabel(label, fontsize=8)
         axes.tick_params(labelsize=7)
         axes.grid(True, linewidth=0.3)

@@ -43,6 +43,7 @@ class MainWindow:
         self.window.setWindowTitle("Affine Inspector")
         self.panel = AffineInspectorPanel(self.logic, reportError=reportError)
         self.window.setCentralWidget(self.panel.widget)
+        self.panel.alignTab.setOpenImage(self.openImageFile)
         fileMenu = self.window.menuBar().addMenu("&File")
         fileMenu.addAction("Open DICOM folder...", self.onOpenDICOMFolder)
         fileMenu.addAction("Open volume file...", self.onOpenVolumeFile)
@@ -89,6 +90,14 @@ class MainWindow:
         if problems:
             self.panel.setStatus("Loaded with problems: " + "; ".join(problems), error=True)
         return nodes
+
+    def openImageFile(self, path: str) -> Any:
+        """Load an image file for display: as a labelmap when it holds labels (the Align tab's Open...)."""
+        from .aligntab import looksLikeLabels
+
+        node = self.host.loadVolume(path, labelmap=looksLikeLabels(path))
+        self.panel.refresh()
+        return node
 
     def onOpenDICOMFolder(self) -> None:
         from .qtcompat import qt
