@@ -37,9 +37,9 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-from AffineInspectorLib.affines import LPS_TO_RAS, ijkToLPSFromDICOM
 from AffineInspectorLib.dicom import csa, uih
 from AffineInspectorLib.geometry import mosaic
+from AffineInspectorLib.geometry.affines import LPS_TO_RAS, IJKToLPSFromDICOM
 from conftest import DICOM, assertSameVoxelCentres, dcm2niixExecutable
 
 with warnings.catch_warnings():  # nibabel.nicom announces itself as experimental on import
@@ -71,7 +71,7 @@ def ijkToRASOfTiles(slices: mosaic.MosaicSlices, orientation, pixelSpacing) -> n
     """The IJK-to-RAS matrix the series analysis would build from the tiles as Slicer-sorted slices."""
     ordered = slices.positionsInSliceOrder
     step = (ordered[-1] - ordered[0]) / (len(ordered) - 1)
-    return LPS_TO_RAS @ ijkToLPSFromDICOM(ordered[0], orientation, pixelSpacing, step)
+    return LPS_TO_RAS @ IJKToLPSFromDICOM(ordered[0], orientation, pixelSpacing, step)
 
 
 def assertTilesOnReference(slices, orientation, pixelSpacing, referenceAffine, referenceShape) -> float:

@@ -28,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import struct
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, TypeVar, Union
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from ..geometry import mosaic as mosaicGeometry
 
@@ -71,7 +72,11 @@ class CSAElement:
         return self.values[0] if self.values else None
 
 
-def readCSA(data: bytes) -> Dict[str, CSAElement]:
+CSAHeader = Dict[str, CSAElement]
+"""A parsed CSA header: tag name -> element, in stored order."""
+
+
+def readCSA(data: bytes) -> CSAHeader:
     """Parse a CSA header (SV10 or the older layout) into ``{tag name: CSAElement}``, in stored order.
 
     Raises :class:`CSAError` (a ``ValueError``) naming what is wrong when the
@@ -108,7 +113,9 @@ def readCSA(data: bytes) -> Dict[str, CSAElement]:
     return elements
 
 
-def _readItems(data: bytes, position: int, count: int, isSV10: bool, firstTagItems: int, name: str):
+def _readItems(
+    data: bytes, position: int, count: int, isSV10: bool, firstTagItems: int, name: str
+) -> Tuple[List[bytes], int]:
     items: List[bytes] = []
     for _ in range(count):
         if position + _ITEM.size > len(data):
@@ -202,7 +209,7 @@ def _asconvValue(value: str) -> CSAValue:
 # --------------------------------------------------------------------------- reading a Dataset
 
 
-def privateValue(dataset, group: int, creator: str, element: int):
+def privateValue(dataset: Dataset, group: int, creator: str, element: int) -> Any:
     """The value of private element ``(group, xxEE)`` in the block reserved by ``creator``, or ``None``."""
     try:
         return dataset.private_block(group, creator)[element].value
@@ -210,7 +217,7 @@ def privateValue(dataset, group: int, creator: str, element: int):
         return None
 
 
-def csaHeaders(dataset) -> Tuple[Optional[Dict[str, CSAElement]], Optional[Dict[str, CSAElement]], List[str]]:
+def csaHeaders(dataset: Dataset) -> Tuple[Optional[Dict[str, CSAElement]], Optional[Dict[str, CSAElement]], List[str]]:
     """``(image header, series header, problems)`` from (0029,xx10) and (0029,xx20) of the "SIEMENS CSA HEADER" block.
 
     A header that is absent is ``None``; one that is present but unreadable
@@ -231,7 +238,7 @@ def csaHeaders(dataset) -> Tuple[Optional[Dict[str, CSAElement]], Optional[Dict[
     return headers[0], headers[1], problems
 
 
-def isMosaic(dataset) -> bool:
+def isMosaic(dataset: Dataset) -> bool:
     """True when ImageType (0008,0008) contains ``MOSAIC`` (dcm2niix ``readDICOMx``: ``isMosaic``)."""
     imageType = dataset.get("ImageType")
     values = [imageType] if isinstance(imageType, str) else list(imageType or [])
@@ -289,14 +296,14 @@ class MosaicInfo:
         if self.reason:
             raise ValueError(self.reason)
         return mosaicGeometry.mosaicSlicePositions(
-            self.imagePosition,
-            self.orientation,
-            self.pixelSpacing,
-            self.mosaicRows,
-            self.mosaicColumns,
-            self.numberOfImages,
+            _present(self.imagePosition),
+            _present(self.orientation),
+            _present(self.pixelSpacing),
+            _present(self.mosaicRows),
+            _present(self.mosaicColumns),
+            _present(self.numberOfImages),
             self.sliceNormalVector,
-            self.sliceSpacing,
+            _present(self.sliceSpacing),
         )
 
     def sliceOrder(self) -> mosaicGeometry.SliceOrderCode:
@@ -313,12 +320,16 @@ class MosaicInfo:
         if self.reason or not self.protocolSliceCentres or len(self.protocolSliceCentres) != self.numberOfImages:
             return None
         fromProtocol = mosaicGeometry.protocolTilePositions(
-            self.protocolSliceCentres, self.orientation, self.pixelSpacing, self.tileRows, self.tileColumns
+            self.protocolSliceCentres,
+            _present(self.orientation),
+            _present(self.pixelSpacing),
+            _present(self.tileRows),
+            _present(self.tileColumns),
         )
         return mosaicGeometry.compareTilePositions(self.slices().positions, fromProtocol)
 
 
-def mosaicInfo(dataset, file: str = "") -> Optional[MosaicInfo]:
+def mosaicInfo(dataset: Dataset, file: str = "") -> Optional[MosaicInfo]:
     """Read what the de-mosaic geometry needs from a Siemens MOSAIC Dataset; ``None`` when it is not a mosaic.
 
     Sources, in dcm2niix's order of precedence (``nii_dicom.cpp:readDICOMx``):
@@ -355,7 +366,7 @@ def mosaicInfo(dataset, file: str = "") -> Optional[MosaicInfo]:
     return info
 
 
-def _readAcquisitionMatrix(dataset, image, info: MosaicInfo) -> None:
+def _readAcquisitionMatrix(dataset: Dataset, image: Optional[CSAHeader], info: MosaicInfo) -> None:
     matrix = dataset.get("AcquisitionMatrix")
     if matrix is not None:
         info.acquisitionMatrix = tuple(int(value) for value in matrix)
@@ -365,7 +376,7 @@ def _readAcquisitionMatrix(dataset, image, info: MosaicInfo) -> None:
     info.acquisitionMatrixText = str(text or "").strip()
 
 
-def _readNumberOfImages(dataset, image, info: MosaicInfo) -> None:
+def _readNumberOfImages(dataset: Dataset, image: Optional[CSAHeader], info: MosaicInfo) -> None:
     candidates = []
     if image is not None and image.get("NumberOfImagesInMosaic") and image["NumberOfImagesInMosaic"].values:
         candidates.append((_int(image["NumberOfImagesInMosaic"].value), "CSA NumberOfImagesInMosaic (0029,1010)"))
@@ -404,17 +415,18 @@ def _acquisitionMatrixGuess(info: MosaicInfo) -> Optional[int]:
     return (columns // frequency) * (rows // phase)
 
 
-def _readSliceNormal(image, info: MosaicInfo) -> None:
+def _readSliceNormal(image: Optional[CSAHeader], info: MosaicInfo) -> None:
     element = image.get("SliceNormalVector") if image is not None else None
     if element is not None and len(element.values) >= 3:
-        info.sliceNormalVector = tuple(float(value) for value in element.values[:3])
+        x, y, z = (float(value) for value in element.values[:3])
+        info.sliceNormalVector = (x, y, z)
         info.sliceNormalSource = "CSA SliceNormalVector (0029,1010)"
     else:
         info.sliceNormalSource = "none: dcm2niix assumes (0, 0, 1), Siemens' default F>>H numbering"
         info.notes.append("no CSA SliceNormalVector: slice direction assumed as dcm2niix does (0, 0, 1)")
 
 
-def _readSliceTimes(dataset, image, info: MosaicInfo) -> None:
+def _readSliceTimes(dataset: Dataset, image: Optional[CSAHeader], info: MosaicInfo) -> None:
     element = image.get("MosaicRefAcqTimes") if image is not None else None
     if element is not None and len(element.values) > 3:  # dcm2niix reads it only with more than 3 items
         info.sliceTimesMs = tuple(float(value) for value in element.values)
@@ -426,7 +438,7 @@ def _readSliceTimes(dataset, image, info: MosaicInfo) -> None:
         info.sliceTimesSource = "MosaicRefAcqTimes (0019,1029)"
 
 
-def _readSliceSpacing(dataset, info: MosaicInfo) -> None:
+def _readSliceSpacing(dataset: Dataset, info: MosaicInfo) -> None:
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
         value = _float(dataset.get(keyword))
         if value is not None and value > 0:
@@ -439,7 +451,7 @@ def _readSliceSpacing(dataset, info: MosaicInfo) -> None:
 _UC_MODES = {1: "ascending", 2: "descending", 4: "interleaved"}
 
 
-def _readProtocol(series, info: MosaicInfo) -> None:
+def _readProtocol(series: Optional[CSAHeader], info: MosaicInfo) -> None:
     if series is None:
         return
     protocol: Dict[str, CSAValue] = {}
@@ -451,12 +463,9 @@ def _readProtocol(series, info: MosaicInfo) -> None:
                 break
     size = _int(protocol.get("sSliceArray.lSize"))
     if size and size > 0:
-        info.protocolSliceCentres = tuple(
-            tuple(float(protocol.get(f"sSliceArray.asSlice[{index}].sPosition.d{axis}", 0.0)) for axis in _PCS_AXES)
-            for index in range(size)
-        )
+        info.protocolSliceCentres = tuple(_protocolSliceCentre(protocol, index) for index in range(size))
     mode = _int(protocol.get("sSliceArray.ucMode"))
-    info.protocolSliceMode = _UC_MODES.get(mode, f"unknown ({mode})" if mode is not None else "")
+    info.protocolSliceMode = "" if mode is None else _UC_MODES.get(mode, f"unknown ({mode})")
     info.protocolImageNumbering = {
         axis: int(protocol[f"sSliceArray.ucImageNumb{axis}"])
         for axis in _PCS_AXES
@@ -467,6 +476,12 @@ def _readProtocol(series, info: MosaicInfo) -> None:
 _PCS_AXES = ("Sag", "Cor", "Tra")  # Siemens patient coordinate system x, y, z
 
 
+def _protocolSliceCentre(protocol: Dict[str, CSAValue], index: int) -> Tuple[float, float, float]:
+    """``sSliceArray.asSlice[index].sPosition`` (Sag, Cor, Tra); the console omits zero values."""
+    x, y, z = (float(protocol.get(f"sSliceArray.asSlice[{index}].sPosition.d{axis}", 0.0)) for axis in _PCS_AXES)
+    return x, y, z
+
+
 _GEOMETRY_ATTRIBUTES = (
     ("ImagePositionPatient", "imagePosition", 3),
     ("ImageOrientationPatient", "orientation", 6),
@@ -474,7 +489,7 @@ _GEOMETRY_ATTRIBUTES = (
 )
 
 
-def _geometryReason(dataset, info: MosaicInfo) -> str:
+def _geometryReason(dataset: Dataset, info: MosaicInfo) -> str:
     """One sentence why the tiles cannot be placed, or ""; fills the grid and the geometry attributes."""
     prefix = f"Siemens MOSAIC ({_vendor(dataset)})"
     if not info.mosaicRows or not info.mosaicColumns:
@@ -496,7 +511,7 @@ def _geometryReason(dataset, info: MosaicInfo) -> str:
             return f"{prefix}: {keyword} is missing or does not have {count} values"
         setattr(info, attribute, tuple(values))
     try:
-        mosaicGeometry.sliceDirection(info.orientation, info.sliceNormalVector)
+        mosaicGeometry.sliceDirection(_present(info.orientation), info.sliceNormalVector)
     except ValueError as error:
         return f"{prefix}: {error}"
     return ""
@@ -514,14 +529,23 @@ def _crossCheck(info: MosaicInfo) -> None:
     matrix = info.acquisitionMatrix
     if matrix and len(matrix) == 4 and all(value >= 0 for value in matrix):
         acquired = sorted([matrix[0] or matrix[1], matrix[2] or matrix[3]])
-        if acquired != sorted([info.tileRows, info.tileColumns]) and "I" not in info.acquisitionMatrixText:
+        if acquired != sorted([info.tileRows or 0, info.tileColumns or 0]) and "I" not in info.acquisitionMatrixText:
             info.notes.append(
                 f"tiles are {info.tileColumns}x{info.tileRows} but AcquisitionMatrix (0018,1310) is "
                 f"{list(matrix)} (oversampling, partial FOV or a wrong number of images?)"
             )
 
 
-def _vendor(dataset) -> str:
+_Value = TypeVar("_Value")
+
+
+def _present(value: Optional[_Value]) -> _Value:
+    """A MosaicInfo field that :func:`_geometryReason` has filled (it leaves ``reason`` empty only then)."""
+    assert value is not None, "MosaicInfo field read before mosaicInfo filled it"
+    return value
+
+
+def _vendor(dataset: Dataset) -> str:
     return str(dataset.get("Manufacturer", "") or "no Manufacturer").strip()
 
 
@@ -553,4 +577,4 @@ def _floats(value: Any, binaryFormat: Optional[str]) -> Optional[List[float]]:
         return [float(number) for number in struct.unpack(f"<{len(value) // size}{binaryFormat}", value)]
     values = [value] if isinstance(value, str) or not hasattr(value, "__iter__") else value
     numbers = [_float(item) for item in values]
-    return None if any(number is None for number in numbers) else numbers
+    return None if any(number is None for number in numbers) else [number for number in numbers if number is not None]

@@ -31,9 +31,11 @@ top-left tile); Slicer IJK as in :mod:`..geometry.mosaic`.
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple, cast
 
 import numpy as np
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
 
 from ..geometry import mosaic as mosaicGeometry
 
@@ -76,25 +78,28 @@ class UIHGridInfo:
         """Each tile's IPP (LPS, its VFrame IPP) and Slicer k; ``ValueError`` if unusable."""
         if self.reason:
             raise ValueError(self.reason)
+        # uihGridInfo fills every field below whenever it leaves ``reason`` empty.
+        assert self.framePositions is not None and self.orientation is not None
+        assert None not in (self.tilesAcross, self.tilesDown, self.tileRows, self.tileColumns)
         positions = np.asarray(self.framePositions, dtype=float)
         sliceIndex = mosaicGeometry.slicerSliceIndex(positions, self.orientation)
         return mosaicGeometry.MosaicSlices(
-            tilesAcross=self.tilesAcross,
-            tilesDown=self.tilesDown,
-            tileRows=self.tileRows,
-            tileColumns=self.tileColumns,
+            tilesAcross=cast(int, self.tilesAcross),
+            tilesDown=cast(int, self.tilesDown),
+            tileRows=cast(int, self.tileRows),
+            tileColumns=cast(int, self.tileColumns),
             positions=positions,
             sliceIndex=sliceIndex,
             tileOfSlice=np.argsort(sliceIndex),
         )
 
 
-def isUIH(dataset) -> bool:
+def isUIH(dataset: Dataset) -> bool:
     """Manufacturer starts with "UI" ("UIH", "United Imaging ..."), as dcm2niix ``dcmStrManufacturer`` tests it."""
     return str(dataset.get("Manufacturer", "") or "").strip().upper().startswith("UI")
 
 
-def isUIHGrid(dataset) -> bool:
+def isUIHGrid(dataset: Dataset) -> bool:
     """A UIH image that is a grid: ImageType holds VFRAME or (0065,1050) is present."""
     if not isUIH(dataset):
         return False
@@ -106,7 +111,7 @@ def isUIHGrid(dataset) -> bool:
     )
 
 
-def uihGridInfo(dataset, file: str = "") -> Optional[UIHGridInfo]:
+def uihGridInfo(dataset: Dataset, file: str = "") -> Optional[UIHGridInfo]:
     """Read a UIH grid's tile geometry from a pydicom Dataset; ``None`` when it is not a UIH grid.
 
     Frame LPS; tile order. See the module docstring for the tags and rules.
@@ -116,10 +121,10 @@ def uihGridInfo(dataset, file: str = "") -> Optional[UIHGridInfo]:
     info = UIHGridInfo(file=file)
     info.mosaicRows, info.mosaicColumns = _int(dataset.get("Rows")), _int(dataset.get("Columns"))
     info.orientation = _numbers(dataset.get("ImageOrientationPatient"), 6)
-    info.pixelSpacing = _numbers(dataset.get("PixelSpacing"), 2)
-    info.imagePosition = _numbers(dataset.get("ImagePositionPatient"), 3)
+    info.pixelSpacing = cast(Optional[Tuple[float, float]], _numbers(dataset.get("PixelSpacing"), 2))
+    info.imagePosition = cast(Optional[Tuple[float, float, float]], _numbers(dataset.get("ImagePositionPatient"), 3))
     info.reason = _reason(dataset, info)
-    if not info.reason and info.imagePosition is not None:
+    if not info.reason and info.imagePosition is not None and info.framePositions is not None:
         gap = float(np.linalg.norm(np.subtract(info.imagePosition, info.framePositions[0])))
         if gap > 1e-3:
             info.notes.append(
@@ -129,7 +134,7 @@ def uihGridInfo(dataset, file: str = "") -> Optional[UIHGridInfo]:
     return info
 
 
-def _reason(dataset, info: UIHGridInfo) -> str:
+def _reason(dataset: Dataset, info: UIHGridInfo) -> str:
     prefix = "UIH grid"
     element = _element(dataset, NUMBER_OF_SLICES_ELEMENT)
     count = _int(element.value) if element is not None else None
@@ -163,12 +168,12 @@ def _reason(dataset, info: UIHGridInfo) -> str:
             f"{prefix}: {len(missing)} of {count} items of (0065,1051) MR VFrame Sequence have no usable "
             f"ImagePositionPatient (0020,0032) (first: item {missing[0] + 1})"
         )
-    info.framePositions = tuple(positions)
+    info.framePositions = tuple(cast(Tuple[float, float, float], position) for position in positions)
     info.frameAcquisitionTimes = tuple(str(item.get("AcquisitionTime", "") or "") for item in items)
     return ""
 
 
-def _element(dataset, element: int):
+def _element(dataset: Dataset, element: int) -> Optional[DataElement]:
     """(0065,xx``element``) in the "Image Private Header" block, else at (0065,10``element``) as dcm2niix reads it."""
     try:
         return dataset.private_block(0x0065, UIH_PRIVATE_CREATOR)[element]
@@ -178,14 +183,14 @@ def _element(dataset, element: int):
     return dataset[tag] if tag in dataset else None
 
 
-def _int(value) -> Optional[int]:
+def _int(value: Any) -> Optional[int]:
     try:
         return None if value is None or value == "" else int(float(value))
     except (TypeError, ValueError):
         return None
 
 
-def _numbers(value, count: int) -> Optional[tuple]:
+def _numbers(value: Any, count: int) -> Optional[Tuple[float, ...]]:
     if value is None or isinstance(value, (str, bytes)):
         return None
     try:

@@ -36,6 +36,7 @@ import math
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import numpy.typing as npt
 
 
 class MosaicError(ValueError):
@@ -99,7 +100,7 @@ def _ceilSqrt(value: int) -> int:
     return root if root * root == value else root + 1
 
 
-def _checkPositiveInt(name: str, value) -> None:
+def _checkPositiveInt(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f'Argument "{name}" must be an integer, not {type(value).__name__}.')
     if value < 1:
@@ -170,7 +171,7 @@ def sliceDirection(orientation: Sequence[float], sliceNormalVector: Optional[Seq
     return direction + 0.0  # no negative zeros in what is reported
 
 
-def slicerSliceIndex(positions: Sequence[Sequence[float]], orientation: Sequence[float]) -> np.ndarray:
+def slicerSliceIndex(positions: npt.ArrayLike, orientation: Sequence[float]) -> np.ndarray:
     """Slicer's k for each position: rank of ``(IPP - IPP_0) . cross(IOP[0:3], IOP[3:6])``, ascending.
 
     ``positions`` is ``(N, 3)`` LPS in tile order; the result ``k[t]`` is the
@@ -182,10 +183,10 @@ def slicerSliceIndex(positions: Sequence[Sequence[float]], orientation: Sequence
     [2, 1, 0]
     """
     points = np.asarray(positions, dtype=float).reshape(-1, 3)
-    orientation = _vector("orientation", orientation, 6)
-    distance = (points - points[0]) @ np.cross(orientation[:3], orientation[3:])
+    cosines = _vector("orientation", orientation, 6)
+    distance = (points - points[0]) @ np.cross(cosines[:3], cosines[3:])
     order = np.argsort(distance, kind="stable")
-    index = np.empty(len(order), dtype=int)
+    index: np.ndarray = np.empty(len(order), dtype=int)
     index[order] = np.arange(len(order))
     return index
 
@@ -276,7 +277,7 @@ def tileToSliceIndex(sliceIndex: Sequence[int], tilesAcross: int, tilesDown: int
     values = np.asarray(sliceIndex, dtype=int).ravel()
     if len(values) > tilesAcross * tilesDown:
         raise ValueError(f'Argument "sliceIndex" has {len(values)} tiles; the grid holds {tilesAcross * tilesDown}.')
-    table = np.full(tilesAcross * tilesDown, -1, dtype=int)
+    table: np.ndarray = np.full(tilesAcross * tilesDown, -1, dtype=int)
     table[: len(values)] = values
     return table.reshape(tilesDown, tilesAcross)
 
@@ -401,7 +402,7 @@ def sliceTimingSeconds(sliceTimesMs: Sequence[float]) -> np.ndarray:
 
 
 def protocolTilePositions(
-    sliceCentres: Sequence[Sequence[float]],
+    sliceCentres: npt.ArrayLike,
     orientation: Sequence[float],
     pixelSpacing: Sequence[float],
     tileRows: int,
@@ -427,9 +428,7 @@ def protocolTilePositions(
     return centres - shift
 
 
-def compareTilePositions(
-    tilePositions: Sequence[Sequence[float]], protocolPositions: Sequence[Sequence[float]]
-) -> Tuple[str, float]:
+def compareTilePositions(tilePositions: npt.ArrayLike, protocolPositions: npt.ArrayLike) -> Tuple[str, float]:
     """Match two per-tile position lists (LPS): ``("same" | "reversed", largest distance in mm)``.
 
     "reversed" means tile ``t`` matches protocol slice ``N - 1 - t``, as when
@@ -449,7 +448,7 @@ def compareTilePositions(
 # --------------------------------------------------------------------------- helpers
 
 
-def _vector(name: str, values, count: int) -> np.ndarray:
+def _vector(name: str, values: npt.ArrayLike, count: int) -> np.ndarray:
     try:
         array = np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
