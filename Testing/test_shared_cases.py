@@ -35,6 +35,9 @@ CASES = {
     "dicom2nifti/siemens_multiframe_anatomical/001": {"multiFrame": [None]},
     "dcm_qa_enh/In/Siemens/XA10": {"multiFrame": [None] * 4},
     "dcm_qa_enh/In/Philips": {"multiFrame": [None]},
+    "dcm_qa_mosaic/In/ax/axdesc36": {"mosaic": [None]},
+    "dcm_qa_mosaic/In/cor/corint36": {"mosaic": [None]},
+    "dcm_qa_mosaic/In/sag/sagasc35": {"mosaic": [None]},
     "tcia_kits_duplicate_positions": {
         "duplicatePosition": [9],
         "nonUniformSpacing": [1, 2, 3, 4, 5, 6, 7, 10],

@@ -78,7 +78,7 @@ def sliceTable(series: SeriesGeometry) -> str:
             [
                 str(row.index),
                 str(row.k) + (f".{row.volume}" if series.numberOfVolumes > 1 else ""),
-                row.file + ("" if row.frame is None else f"[{row.frame + 1}]"),
+                row.file + (f" [{row.part}]" if row.part else ""),
                 "" if row.instanceNumber is None else str(row.instanceNumber),
                 "({:.3f}, {:.3f}, {:.3f})".format(*row.position),
                 f"{row.distance:.3f}",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
 from ..geometry import affines, checks
 from ..geometry.findings import Finding, Tolerances
+from ..geometry.mosaic import MosaicFile
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
 from ..geometry.stack import SliceRow, Stack, buildStack
@@ -32,7 +33,9 @@ class SeriesGeometry:
     positions)`` = sizes along (i, j, k); ``spacing`` the length (mm) of
     each index step, with k the IPP step (longer than the distance between
     planes when tilted); ``sliceSpacing`` the distance between planes along
-    the normal.
+    the normal. ``mosaic`` describes the first mosaic file of a series of
+    Siemens MOSAIC or UIH grid files (tile grid, sources, acquisition order),
+    else None.
     """
 
     seriesInstanceUID: str
@@ -44,6 +47,7 @@ class SeriesGeometry:
     dimensions: Optional[Tuple[int, int, int]] = None
     numberOfVolumes: int = 1
     repeatedBy: Optional[str] = None
+    mosaic: Optional[MosaicFile] = None
     spacing: Optional[Tuple[float, float, float]] = None
     sliceSpacing: Optional[float] = None
     IJKToLPS: Optional[np.ndarray] = None
@@ -131,6 +135,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
         seriesNumber=first.seriesNumber,
         modality=first.modality,
         slicerSortWarning=_slicerSortWarning(slices, limits),
+        mosaic=next((header.mosaic for header in slices if header.mosaic is not None), None),
     )
     if not kept:
         files, instanceUIDs = _filesAndInstanceUIDs(slices)
@@ -193,14 +198,36 @@ def _slicerSortWarning(slices: Sequence[SliceHeader], limits: Tolerances) -> str
             files, [None] * len(files), [None] * len(files), firstIsMultiFrame=slices[0].numberOfFrames > 1
         )
         return warning
+    asSlicerSeesThem = _filesAsSlicerSeesThem(slices)
     _, _, warning = sortLikeSlicer(
-        list(slices),
-        [header.position for header in slices],
-        [header.orientation for header in slices],
+        list(asSlicerSeesThem),
+        [header.position for header in asSlicerSeesThem],
+        [header.orientation for header in asSlicerSeesThem],
         epsilon=limits.slicerSortEpsilonMm,
-        names=[header.label for header in slices],
+        names=[header.label for header in asSlicerSeesThem],
     )
     return warning
+
+
+def _filesAsSlicerSeesThem(slices: Sequence[SliceHeader]) -> List[SliceHeader]:
+    """One header per file with the geometry its top-level attributes give, which is all Slicer's sort reads.
+
+    The tiles of a mosaic file become one header at the file's own IPP (Slicer does not de-mosaic).
+    """
+    headers: List[SliceHeader] = []
+    seen: Set[str] = set()
+    for header in slices:
+        if header.mosaic is None:
+            headers.append(header)
+        elif header.file not in seen:
+            seen.add(header.file)
+            record = header.mosaic
+            headers.append(
+                dataclasses.replace(
+                    header, tile=None, position=record.position, orientation=record.orientation, geometryProblems=[]
+                )
+            )
+    return headers
 
 
 def _uniqueFiles(slices: Sequence[SliceHeader]) -> List[str]:

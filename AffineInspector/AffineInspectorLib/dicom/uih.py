@@ -42,6 +42,8 @@ from ..geometry import mosaic as mosaicGeometry
 UIH_PRIVATE_CREATOR = "Image Private Header"
 NUMBER_OF_SLICES_ELEMENT = 0x50  # (0065,1050) MR Number Of Slice In Volume, DS
 VFRAME_SEQUENCE_ELEMENT = 0x51  # (0065,1051) MR VFrame Sequence, SQ
+NUMBER_OF_SLICES_TAG = "(0065,1050)"
+VFRAME_SEQUENCE_TAG = "(0065,1051)"
 
 
 @dataclasses.dataclass

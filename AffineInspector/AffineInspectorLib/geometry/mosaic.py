@@ -316,6 +316,81 @@ def demosaicPixels(
     return stack
 
 
+# --------------------------------------------------------------------------- one mosaic file, as the checks see it
+
+
+@dataclasses.dataclass(frozen=True)
+class MosaicFile:
+    """What one mosaic file (Siemens MOSAIC or UIH grid) is, shared by the slice headers of its tiles.
+
+    ``vendor`` names the format ("Siemens MOSAIC", "UIH grid"). Sizes: the
+    stored image is ``mosaicColumns`` x ``mosaicRows`` (along i, j); each
+    tile ``tileColumns`` x ``tileRows``; tile ``t`` sits at tile row
+    ``t // tilesAcross``, tile column ``t % tilesAcross`` (row-major from the
+    top-left). ``position`` is the file's own ImagePositionPatient (LPS; for
+    Siemens the whole mosaic's, not a tile's; ``None`` when absent), with
+    ``orientation`` and ``pixelSpacing``: what Slicer's scalar-volume plugin
+    sees, since it does not de-mosaic. ``sources`` says where each number came
+    from, ``notes`` are non-fatal observations, ``sliceOrder`` the NIfTI
+    slice_code name of the acquisition order ("" when unknown) and
+    ``sliceTimesMs`` one time per tile (tile order). ``protocolOrder`` /
+    ``protocolDeviationMm`` compare the tile positions with the protocol's
+    slice centres (Siemens ASCCONV; "" / ``None`` when not compared).
+    ``problem`` is empty when the tiles were placed, else one sentence naming
+    the vendor and the tags that are missing; the file then gives no slice.
+    """
+
+    file: str
+    vendor: str
+    numberOfTiles: int = 0
+    tilesAcross: int = 0
+    tilesDown: int = 0
+    tileRows: int = 0
+    tileColumns: int = 0
+    mosaicRows: int = 0
+    mosaicColumns: int = 0
+    position: Optional[Tuple[float, float, float]] = None
+    orientation: Optional[Tuple[float, ...]] = None
+    pixelSpacing: Optional[Tuple[float, float]] = None
+    sources: Tuple[str, ...] = ()
+    notes: Tuple[str, ...] = ()
+    sliceOrder: str = ""
+    sliceTimesMs: Tuple[float, ...] = ()
+    protocolOrder: str = ""
+    protocolDeviationMm: Optional[float] = None
+    problem: str = ""
+
+    def tileOrigin(self, tile: int) -> Tuple[int, int]:
+        """``(column, row)`` of the mosaic voxel that is voxel (i, j) = (0, 0) of tile ``tile``.
+
+        >>> MosaicFile("f", "Siemens MOSAIC", 36, 6, 6, 64, 64, 384, 384).tileOrigin(7)
+        (64, 64)
+        """
+        if self.tilesAcross < 1:
+            raise ValueError(f"{self.file}: the tile grid of this mosaic is unknown ({self.problem})")
+        return (tile % self.tilesAcross) * self.tileColumns, (tile // self.tilesAcross) * self.tileRows
+
+    def positionAsOneImage(self, tile: int) -> Optional[np.ndarray]:
+        """Where a reader that does not de-mosaic puts voxel (0, 0) of tile ``tile`` (LPS mm), or ``None``.
+
+        Slicer's scalar-volume plugin (vtkITK) reads the file as one
+        ``mosaicColumns`` x ``mosaicRows`` image at the file's IPP: mosaic voxel
+        (column c, row r) lands at ``IPP + c * PixelSpacing[1] * IOP[0:3] + r *
+        PixelSpacing[0] * IOP[3:6]``, so the tile's first voxel at its
+        :meth:`tileOrigin`. ``None`` without a file IPP (such a file has no
+        position for any reader). Slicer IJK, LPS.
+        """
+        if self.position is None or self.orientation is None or self.pixelSpacing is None:
+            return None
+        column, row = self.tileOrigin(tile)
+        cosines = np.asarray(self.orientation, dtype=float)
+        return (
+            np.asarray(self.position, dtype=float)
+            + column * self.pixelSpacing[1] * cosines[:3]
+            + row * self.pixelSpacing[0] * cosines[3:]
+        )
+
+
 # --------------------------------------------------------------------------- acquisition order
 
 

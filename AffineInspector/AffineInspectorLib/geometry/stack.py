@@ -45,6 +45,8 @@ class SliceRow:
     (degrees) between that IPP step and the normal; ``affineError`` the
     distance (mm) between this slice's IPP and where ``IJKToLPS`` puts voxel
     ``(0, 0, k)``; ``flags`` the kinds of the findings on this slice.
+    ``frame`` is the 0-based frame of a multi-frame file, ``tile`` the
+    0-based tile of a mosaic (row-major from the top-left tile), else None.
     """
 
     index: int
@@ -59,6 +61,14 @@ class SliceRow:
     tilt: Optional[float]
     affineError: Optional[float] = None
     flags: Tuple[str, ...] = ()
+    tile: Optional[int] = None
+
+    @property
+    def part(self) -> str:
+        """``"frame N"`` or ``"tile N"`` (1-based) for a slice that is part of a file, else ``""``."""
+        if self.tile is not None:
+            return f"tile {self.tile + 1}"
+        return "" if self.frame is None else f"frame {self.frame + 1}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +251,7 @@ def _rows(
                 volume=volume,
                 file=header.file,
                 frame=header.frame,
+                tile=header.tile,
                 instanceNumber=header.instanceNumber,
                 position=positionOf(header),
                 distance=distances[index],

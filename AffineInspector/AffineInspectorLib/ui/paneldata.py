@@ -218,7 +218,7 @@ def sliceTable(check: Optional[CrossCheck]) -> SliceTable:
         rows.append(
             (
                 str(row.k) + (f".{row.volume}" if repeated else ""),
-                os.path.basename(row.file) + ("" if row.frame is None else f" [frame {row.frame + 1}]"),
+                os.path.basename(row.file) + (f" [{row.part}]" if row.part else ""),
                 "" if row.instanceNumber is None else str(row.instanceNumber),
                 "{:.3f}, {:.3f}, {:.3f}".format(*row.position),
                 f"{row.distance:.3f}",

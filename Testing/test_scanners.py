@@ -1,0 +1,180 @@
+"""Real scanner archives through the whole engine (``inspectPaths``): mosaics, 4D series, split series, signed tilt.
+
+References are independent of the code under test: the shared dcm2niix
+NIfTIs and JSON sidecars, dcm2niix run here on the same files, and the truth
+synthetic files were written from (``mosaicdata.MosaicSpec``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import nibabel
+import numpy as np
+import pydicom
+import pytest
+
+from AffineInspectorLib.dicom.fastreader import readSliceHeaderFast
+from AffineInspectorLib.dicom.headers import readSliceHeaders
+from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.geometry import mosaic
+from conftest import DICOM, assertSameVoxelCentres
+from mosaicdata import SIEMENS_SPECS, UIH_SPECS, runDcm2niix, writeSiemensMosaics, writeUIHGrids
+
+TOLERANCE_MM = 2e-3
+SHARED_MOSAICS = {
+    "ax/axdesc36": "ax_desc_36sl_10",
+    "cor/corint36": "cor_int_36sl_15",
+    "sag/sagasc35": "sag_asc_35sl_22",
+}
+
+
+def onlySeries(paths):
+    result = inspectPaths(paths)
+    assert len(result.series) == 1, [series.seriesDescription for series in result.series]
+    return result.series[0]
+
+
+def kinds(series):
+    return sorted({finding.kind.value for finding in series.findings})
+
+
+def slicePositions(series) -> np.ndarray:
+    """The IPP (LPS) of every slice of the first volume, in k order."""
+    return np.array([row.position for row in series.slices if row.volume == 0])
+
+
+def assertPositionsAreVoxelCentres(positions, referenceAffine) -> float:
+    """Each LPS position is a voxel centre of the reference grid (RAS affine); returns the largest distance."""
+    ras = positions * np.array([-1.0, -1.0, 1.0])
+    index = (np.linalg.inv(referenceAffine) @ np.vstack([ras.T, np.ones(len(ras))]))[:3]
+    back = (referenceAffine @ np.vstack([np.round(index), np.ones(len(ras))]))[:3].T
+    worst = float(np.linalg.norm(back - ras, axis=1).max())
+    assert worst < TOLERANCE_MM, f"slice positions up to {worst:.3g} mm from the reference's voxel centres"
+    return worst
+
+
+# --------------------------------------------------------------------------- Siemens mosaics: the shared series
+
+
+@pytest.mark.parametrize("name", SHARED_MOSAICS)
+def test_shared_mosaic_series_match_the_reference_nifti(dicomRoot, name):
+    series = onlySeries([os.path.join(DICOM, "dcm_qa_mosaic", "In", name)])
+    reference = nibabel.load(os.path.join(DICOM, "dcm_qa_mosaic", "Ref", SHARED_MOSAICS[name] + ".nii"))
+    assert series.numberOfVolumes == reference.shape[3] == 2
+    assert series.repeatedBy == "AcquisitionNumber"  # one volume per mosaic file
+    assertSameVoxelCentres(series.IJKToRAS, series.dimensions, reference.affine, reference.shape, TOLERANCE_MM)
+    assertPositionsAreVoxelCentres(slicePositions(series), reference.affine)
+    assert series.maxAffineErrorMm < 1e-3
+    assert kinds(series) == ["mosaic"]  # no singleSlice, notAVolume or missingGeometry any more
+    (finding,) = series.findings
+    assert finding.severity == "info"
+    assert "Siemens MOSAIC" in finding.message and "does not de-mosaic" in finding.message
+    # Read as one image, the tiles are hundreds of mm away: the number the finding gives.
+    assert 300 < finding.value < 2000
+
+
+@pytest.mark.parametrize("name", SHARED_MOSAICS)
+def test_shared_mosaic_slice_timing_matches_the_sidecar(dicomRoot, name):
+    series = onlySeries([os.path.join(DICOM, "dcm_qa_mosaic", "In", name)])
+    reference = nibabel.load(os.path.join(DICOM, "dcm_qa_mosaic", "Ref", SHARED_MOSAICS[name] + ".nii"))
+    with open(os.path.join(DICOM, "dcm_qa_mosaic", "Ref", SHARED_MOSAICS[name] + ".json")) as stream:
+        sidecar = json.load(stream)
+    times = np.asarray(series.mosaic.sliceTimesMs) / 1000.0
+    np.testing.assert_allclose(times - times.min(), sidecar["SliceTiming"], atol=1e-4)
+    expectedCode = list(mosaic.SliceOrderCode)[int(reference.header["slice_code"])].value
+    assert series.mosaic.sliceOrder == expectedCode
+    assert expectedCode in series.findings[0].message
+
+
+def test_fast_reader_leaves_mosaics_to_pydicom(dicomRoot, tmp_path):
+    path = os.path.join(DICOM, "dcm_qa_mosaic", "In", "ax", "axdesc36")
+    files = sorted(os.path.join(path, name) for name in os.listdir(path))
+    assert readSliceHeaderFast(files[0]) is None
+    tiles = readSliceHeaders(files[0])
+    assert [header.tile for header in tiles] == list(range(36))
+    assert {(header.columns, header.rows) for header in tiles} == {(64, 64)}
+    uihPath = writeUIHGrids(dataclasses.replace(UIH_SPECS[0], volumes=1), str(tmp_path))[0]
+    assert readSliceHeaderFast(uihPath) is None
+
+
+# --------------------------------------------------------------------------- synthetic mosaics of every kind
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    built = {}
+
+    def build(spec, vendor):
+        if (vendor, spec.name) not in built:
+            root = tmp_path_factory.mktemp(f"{vendor}_{spec.name}".replace("+", "p").replace("-", "m"))
+            writer = writeSiemensMosaics if vendor == "siemens" else writeUIHGrids
+            writer(spec, str(root / "in"))
+            built[vendor, spec.name] = (str(root / "in"),) + runDcm2niix(str(root / "in"), str(root / "out"))
+        return built[vendor, spec.name]
+
+    return build
+
+
+@pytest.mark.parametrize(
+    "vendor,spec",
+    [("siemens", spec) for spec in SIEMENS_SPECS] + [("uih", spec) for spec in UIH_SPECS],
+    ids=lambda value: value if isinstance(value, str) else value.name,
+)
+def test_synthetic_mosaics_match_dcm2niix_and_the_truth(converted, vendor, spec):
+    folder, image, _, _ = converted(spec, vendor)
+    series = onlySeries([folder])
+    assert series.numberOfVolumes == spec.volumes == image.shape[3]
+    assertSameVoxelCentres(series.IJKToRAS, series.dimensions, image.affine, image.shape, TOLERANCE_MM)
+    truth = spec.tilePositions  # LPS, written from the spec, tile order
+    ours = slicePositions(series)
+    assert len(ours) == len(truth)
+    # The same set of positions (Slicer's k may run against the tile order).
+    distances = np.linalg.norm(ours[:, None, :] - truth[None, :, :], axis=2).min(axis=1)
+    assert distances.max() < 1e-5
+    assert kinds(series) == ["mosaic"]
+
+
+def test_uih_grid_without_its_own_position_is_placed_from_the_vframes(tmp_path):
+    """UIH "SaveBySlc" archives: no top-level ImagePositionPatient; every tile has one in (0065,1051)."""
+    spec = UIH_SPECS[2]
+    for path in writeUIHGrids(spec, str(tmp_path)):
+        dataset = pydicom.dcmread(path)
+        del dataset.ImagePositionPatient
+        dataset.save_as(path)
+    series = onlySeries([str(tmp_path)])
+    assert kinds(series) == ["mosaic"]
+    assert "cannot place them" in series.findings[0].message
+    truth = spec.tilePositions
+    distances = np.linalg.norm(slicePositions(series)[:, None, :] - truth[None, :, :], axis=2).min(axis=1)
+    assert distances.max() < 1e-5 and series.numberOfVolumes == spec.volumes
+
+
+def test_uih_grid_without_vframes_is_one_series_level_finding(tmp_path):
+    spec = UIH_SPECS[0]
+    writeUIHGrids(spec, str(tmp_path), withFrames=False)
+    series = onlySeries([str(tmp_path)])
+    assert [(f.kind.value, f.severity.value, f.slice) for f in series.findings] == [
+        ("unsupportedMosaic", "error", None)
+    ]
+    message = series.findings[0].message
+    assert "UIH" in message and "(0065,1051)" in message and f"{spec.volumes} file(s)" in message
+    assert series.IJKToLPS is None  # left out: no tile can be placed, and the grid is not one slice
+
+
+def test_siemens_mosaic_without_a_tile_count_is_unsupported(tmp_path):
+    spec = dataclasses.replace(SIEMENS_SPECS[0], volumes=1)
+    (path,) = writeSiemensMosaics(spec, str(tmp_path))
+    dataset = pydicom.dcmread(path)
+    for group, creator in ((0x0019, "SIEMENS MR HEADER"), (0x0029, "SIEMENS CSA HEADER")):
+        block = dataset.private_block(group, creator)
+        for element in list(dataset.group_dataset(group).keys()):
+            if element.element >> 8 == block.block_start >> 8:
+                del dataset[element]
+    del dataset.AcquisitionMatrix
+    dataset.save_as(path)
+    series = onlySeries([str(tmp_path)])
+    assert kinds(series) == ["unsupportedMosaic"]
+    assert "NumberOfImagesInMosaic (0019,100A)" in series.findings[0].message
