@@ -21,6 +21,7 @@ from AffineInspectorLib.dicom.headers import readSliceHeaders
 from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.geometry import mosaic
 from conftest import DICOM, assertSameVoxelCentres
+from fourddata import FourDSpec, writeClassic, writeEnhanced
 from mosaicdata import SIEMENS_SPECS, UIH_SPECS, runDcm2niix, writeSiemensMosaics, writeUIHGrids
 
 TOLERANCE_MM = 2e-3
@@ -178,3 +179,50 @@ def test_siemens_mosaic_without_a_tile_count_is_unsupported(tmp_path):
     series = onlySeries([str(tmp_path)])
     assert kinds(series) == ["unsupportedMosaic"]
     assert "NumberOfImagesInMosaic (0019,100A)" in series.findings[0].message
+
+
+# --------------------------------------------------------------------------- 4D: which slice belongs to which volume
+
+
+def test_classic_4d_volumes_follow_the_repeating_tag_not_the_file_order(tmp_path):
+    spec = FourDSpec(positions=5, volumes=3)
+    # Named so that, at each position, the files come in a different temporal order.
+    order = [(p, (v + p) % spec.volumes) for p in range(spec.positions) for v in range(spec.volumes)]
+    writeClassic(spec, str(tmp_path), order=order)
+    series = onlySeries([str(tmp_path)])
+    assert (series.numberOfVolumes, series.repeatedBy) == (3, "TemporalPositionIdentifier")
+    for row in series.slices:
+        assert pydicom.dcmread(row.file, stop_before_pixels=True).TemporalPositionIdentifier == row.volume + 1
+    assert len(series.volumeFiles) == 3
+    for volume, files in enumerate(series.volumeFiles):
+        assert [int(pydicom.dcmread(path).TemporalPositionIdentifier) for path in files] == [volume + 1] * 5
+    np.testing.assert_allclose(series.IJKToLPS, spec.IJKToLPS(), atol=1e-5)
+    assert series.instanceNumberOrder in ("ascending", "notSpatial", "descending")
+
+
+def test_enhanced_4d_in_one_file_is_positions_times_volumes(tmp_path):
+    spec = FourDSpec(positions=4, volumes=3)
+    (path,) = writeEnhanced(spec, str(tmp_path))
+    series = onlySeries([str(tmp_path)])
+    assert series.dimensions == (spec.columns, spec.rows, 4)
+    assert (series.numberOfVolumes, series.repeatedBy) == (3, "TemporalPositionIdentifier")
+    assert series.volumeFiles == [[path]] * 3
+    np.testing.assert_allclose(series.IJKToLPS, spec.IJKToLPS(), atol=1e-5)
+
+
+def test_diffusion_volumes_are_named_by_b_value_and_direction(tmp_path):
+    """Two volumes share b = 1000, two share a direction: only the pair tells all four apart."""
+    spec = FourDSpec(positions=3, volumes=4)
+    paths = writeClassic(spec, str(tmp_path))
+    bValues = [0.0, 1000.0, 1000.0, 2000.0]
+    directions = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
+    for path in paths:
+        dataset = pydicom.dcmread(path)
+        volume = int(dataset.TemporalPositionIdentifier) - 1
+        del dataset.TemporalPositionIdentifier
+        dataset.AcquisitionTime = "120000.000000"
+        dataset.DiffusionBValue = bValues[volume]
+        dataset.DiffusionGradientOrientation = directions[volume]
+        dataset.save_as(path)
+    series = onlySeries([str(tmp_path)])
+    assert (series.numberOfVolumes, series.repeatedBy) == (4, "DiffusionBValue + DiffusionGradientOrientation")

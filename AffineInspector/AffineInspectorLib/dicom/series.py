@@ -18,7 +18,7 @@ from ..geometry.findings import Finding, Tolerances
 from ..geometry.mosaic import MosaicFile
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
-from ..geometry.stack import SliceRow, Stack, buildStack
+from ..geometry.stack import SliceRow, Stack, buildStack, volumeSlices
 from .headers import findFiles, readAll
 from .slicersort import sortLikeSlicer
 
@@ -35,7 +35,9 @@ class SeriesGeometry:
     planes when tilted); ``sliceSpacing`` the distance between planes along
     the normal. ``mosaic`` describes the first mosaic file of a series of
     Siemens MOSAIC or UIH grid files (tile grid, sources, acquisition order),
-    else None.
+    else None. ``volumeFiles[v]`` lists the files of volume ``v`` in k order,
+    each once (a multi-frame or mosaic file can hold several volumes' slices,
+    and then appears in several lists); one list for a 3D series.
     """
 
     seriesInstanceUID: str
@@ -48,6 +50,7 @@ class SeriesGeometry:
     numberOfVolumes: int = 1
     repeatedBy: Optional[str] = None
     mosaic: Optional[MosaicFile] = None
+    volumeFiles: List[List[str]] = dataclasses.field(default_factory=list)
     spacing: Optional[Tuple[float, float, float]] = None
     sliceSpacing: Optional[float] = None
     IJKToLPS: Optional[np.ndarray] = None
@@ -165,6 +168,7 @@ def _geometryOf(stack: Stack) -> Dict[str, Any]:
         dimensions=(int(stack.reference.columns or 0), int(stack.reference.rows or 0), len(stack.positions)),
         numberOfVolumes=stack.numberOfVolumes,
         repeatedBy=stack.repeatedBy,
+        volumeFiles=[_filesAndInstanceUIDs(volume)[0] for volume in volumeSlices(stack)],
         spacing=tuple(float(value) for value in affines.columnNorms(stack.IJKToLPS)),
         sliceSpacing=float(abs(np.dot(stack.step.vector, stack.unitNormal))),
         IJKToLPS=stack.IJKToLPS,
