@@ -226,3 +226,32 @@ def test_diffusion_volumes_are_named_by_b_value_and_direction(tmp_path):
         dataset.save_as(path)
     series = onlySeries([str(tmp_path)])
     assert (series.numberOfVolumes, series.repeatedBy) == (4, "DiffusionBValue + DiffusionGradientOrientation")
+
+
+# --------------------------------------------------------------------------- one SeriesInstanceUID, two SOP classes
+
+
+@pytest.mark.parametrize("volumes", [1, 2])
+def test_classic_and_enhanced_copies_under_one_uid_are_two_series(tmp_path, volumes):
+    spec = FourDSpec(positions=6, volumes=volumes)
+    classic = writeClassic(spec, str(tmp_path / "classic"))
+    (enhanced,) = writeEnhanced(spec, str(tmp_path / "enhanced"))
+    result = inspectPaths([str(tmp_path)])
+    assert len(result.series) == 2
+    bySOPClass = {series.sopClassUID: series for series in result.series}
+    assert set(bySOPClass) == {pydicom.uid.MRImageStorage, pydicom.uid.EnhancedMRImageStorage}
+    assert sorted(bySOPClass[pydicom.uid.MRImageStorage].files) == sorted(classic)
+    assert bySOPClass[pydicom.uid.EnhancedMRImageStorage].files == [enhanced]
+    for series in result.series:
+        assert series.seriesInstanceUID == spec.seriesUID
+        assert series.numberOfVolumes == volumes  # not 2 x volumes: the copies are not repeats
+        assert "duplicatePosition" not in kinds(series)
+        np.testing.assert_allclose(series.IJKToLPS, spec.IJKToLPS(), atol=1e-5)
+        split = [finding for finding in series.findings if finding.kind == "seriesSplit"]
+        assert len(split) == 1 and split[0].severity == "warning" and split[0].slice is None
+        assert "MR Image Storage" in split[0].message and "Enhanced MR Image Storage" in split[0].message
+
+
+def test_one_sop_class_is_not_split(tmp_path):
+    writeClassic(FourDSpec(volumes=1), str(tmp_path))
+    assert "seriesSplit" not in kinds(onlySeries([str(tmp_path)]))

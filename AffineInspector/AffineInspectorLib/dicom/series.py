@@ -12,9 +12,10 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
+from pydicom.uid import UID
 
 from ..geometry import affines, checks
-from ..geometry.findings import Finding, Tolerances
+from ..geometry.findings import WARNING, Finding, Kind, Tolerances
 from ..geometry.mosaic import MosaicFile
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
@@ -35,12 +36,15 @@ class SeriesGeometry:
     planes when tilted); ``sliceSpacing`` the distance between planes along
     the normal. ``mosaic`` describes the first mosaic file of a series of
     Siemens MOSAIC or UIH grid files (tile grid, sources, acquisition order),
-    else None. ``volumeFiles[v]`` lists the files of volume ``v`` in k order,
+    else None. ``sopClassUID`` is the SOP class of the first file (a UID
+    shared by several SOP classes gives one series per class, each with a
+    ``seriesSplit`` finding). ``volumeFiles[v]`` lists the files of volume ``v`` in k order,
     each once (a multi-frame or mosaic file can hold several volumes' slices,
     and then appears in several lists); one list for a 3D series.
     """
 
     seriesInstanceUID: str
+    sopClassUID: str = ""
     seriesDescription: str = ""
     seriesNumber: Optional[int] = None
     modality: str = ""
@@ -98,21 +102,63 @@ def inspectPaths(
         return cancelled["value"]
 
     slices, unreadable = readAll(files, fast=fast, progressCallback=reading)
-    series = [analyseSeries(group, limits) for group in groupBySeries(slices).values()]
+    groups = groupBySeries(slices)
+    series = [analyseSeries(group, limits) for group in groups.values()]
+    _reportSplits(groups, series)
     if progressCallback is not None and not cancelled["value"]:
         progressCallback("Done", 1.0)
     return InspectionResult(series=series, unreadableFiles=missing + unreadable, cancelled=cancelled["value"])
 
 
-def groupBySeries(slices: Sequence[SliceHeader]) -> "OrderedDict[str, List[SliceHeader]]":
-    """Group slices by SeriesInstanceUID, series in order of first appearance.
+SeriesKey = Tuple[str, str]
+"""``(SeriesInstanceUID, SOPClassUID)``; the SOP class is "" unless one UID holds several."""
 
-    A multi-frame file is one unit: its frames share the file's series.
+
+def groupBySeries(slices: Sequence[SliceHeader]) -> "OrderedDict[SeriesKey, List[SliceHeader]]":
+    """Group slices by SeriesInstanceUID, then by SOP Class where one UID holds several; first appearance first.
+
+    Classic and enhanced (multi-frame) copies of one acquisition exported
+    under one SeriesInstanceUID are two series: merged, every position would
+    repeat and look like a 4D series. A multi-frame file is one unit: its
+    frames share the file's series.
     """
-    groups: "OrderedDict[str, List[SliceHeader]]" = OrderedDict()
+    byUID: "OrderedDict[str, OrderedDict[str, List[SliceHeader]]]" = OrderedDict()
     for header in slices:
-        groups.setdefault(header.seriesInstanceUID, []).append(header)
+        byUID.setdefault(header.seriesInstanceUID, OrderedDict()).setdefault(header.sopClassUID, []).append(header)
+    groups: "OrderedDict[SeriesKey, List[SliceHeader]]" = OrderedDict()
+    for uid, bySOPClass in byUID.items():
+        if len(bySOPClass) == 1:
+            groups[uid, ""] = next(iter(bySOPClass.values()))
+        else:
+            for sopClassUID, headers in bySOPClass.items():
+                groups[uid, sopClassUID] = headers
     return groups
+
+
+def _reportSplits(groups: "OrderedDict[SeriesKey, List[SliceHeader]]", series: Sequence[SeriesGeometry]) -> None:
+    """Add a ``seriesSplit`` finding to each series that shares its SeriesInstanceUID with another SOP class."""
+    parts: Dict[str, List[Tuple[SeriesKey, SeriesGeometry]]] = {}
+    for key, geometry in zip(groups, series):
+        if key[1]:
+            parts.setdefault(key[0], []).append((key, geometry))
+    for uid, members in parts.items():
+        described = "; ".join(f"{len(geometry.files)} file(s) of {sopClassName(key[1])}" for key, geometry in members)
+        for key, geometry in members:
+            message = (
+                f"SeriesInstanceUID {uid} is shared by objects of {len(members)} SOP classes ({described}): shown as "
+                f"{len(members)} series, this one the {sopClassName(key[1])} files. Classic and enhanced copies of "
+                f"one acquisition are exported like this; merged, every slice position would repeat and the series "
+                f"would look 4D. Slicer's DICOM plugins also choose how to read a file by its SOP class."
+            )
+            geometry.findings.insert(0, Finding(Kind.seriesSplit, WARNING, message, file=geometry.files[0]))
+
+
+def sopClassName(uid: str) -> str:
+    """The SOP class's name from pydicom's dictionary (``"Enhanced MR Image Storage"``), else the UID itself."""
+    if not uid:
+        return "no SOP Class UID"
+    name = UID(uid).name
+    return f"{name} ({uid})" if name and name != uid else uid
 
 
 def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = None) -> SeriesGeometry:
@@ -134,6 +180,7 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
         kept = admission.kept
     identity: Dict[str, Any] = dict(  # SeriesGeometry keyword arguments
         seriesInstanceUID=first.seriesInstanceUID,
+        sopClassUID=first.sopClassUID,
         seriesDescription=first.seriesDescription,
         seriesNumber=first.seriesNumber,
         modality=first.modality,
@@ -247,5 +294,5 @@ def _filesAndInstanceUIDs(slices: Sequence[SliceHeader]) -> Tuple[List[str], Lis
 
 
 def seriesByUID(result: InspectionResult) -> Dict[str, SeriesGeometry]:
-    """Index an :class:`InspectionResult` by SeriesInstanceUID."""
+    """Index an :class:`InspectionResult` by SeriesInstanceUID (of series split by SOP class, the last one)."""
     return {series.seriesInstanceUID: series for series in result.series}

@@ -53,6 +53,7 @@ class Kind(_StrEnum):
     multiFrame = "multiFrame"
     mosaic = "mosaic"
     unsupportedMosaic = "unsupportedMosaic"
+    seriesSplit = "seriesSplit"
 
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
