@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import subprocess
 
 import nibabel
 import numpy as np
@@ -19,8 +21,9 @@ import pytest
 from AffineInspectorLib.dicom.fastreader import readSliceHeaderFast
 from AffineInspectorLib.dicom.headers import readSliceHeaders
 from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.dicom.synthetic import SeriesSpec, rotationFromAngles, writeSeries
 from AffineInspectorLib.geometry import mosaic
-from conftest import DICOM, assertSameVoxelCentres
+from conftest import DICOM, assertSameVoxelCentres, dcm2niixExecutable
 from fourddata import FourDSpec, writeClassic, writeEnhanced
 from mosaicdata import SIEMENS_SPECS, UIH_SPECS, runDcm2niix, writeSiemensMosaics, writeUIHGrids
 
@@ -255,3 +258,83 @@ def test_classic_and_enhanced_copies_under_one_uid_are_two_series(tmp_path, volu
 def test_one_sop_class_is_not_split(tmp_path):
     writeClassic(FourDSpec(volumes=1), str(tmp_path))
     assert "seriesSplit" not in kinds(onlySeries([str(tmp_path)]))
+
+
+# --------------------------------------------------------------------------- signed tilt, against dcm2niix
+
+
+def dcm2niixTilt(folder: str, output: str):
+    """dcm2niix's console estimate of the tilt (0.0 when it reports none), and its plain (uncorrected) NIfTI."""
+    os.makedirs(output, exist_ok=True)
+    completed = subprocess.run(
+        [dcm2niixExecutable(), "-z", "n", "-f", "plain", "-o", output, folder], capture_output=True, text=True
+    )
+    match = re.search(r"estimated from slice vector (\S+)", completed.stdout)
+    return (float(match.group(1)) if match else 0.0), nibabel.load(os.path.join(output, "plain.nii"))
+
+
+TILT_ORIENTATIONS = [(0, 0, 0), (0, 90, 0), (90, 0, 0), (30, 20, 10), (120, -30, 45), (200, 15, -60), (-40, 10, 70)]
+
+
+@pytest.mark.parametrize("tiltDeg", [12.0, -12.0, 25.0, -7.5])
+@pytest.mark.parametrize("angles", TILT_ORIENTATIONS, ids=str)
+def test_signed_tilt_is_dcm2niix_estimate(tmp_path, angles, tiltDeg):
+    """Both signs of the same shear, in many orientations: ours equals the number dcm2niix prints (even its
+    155 deg for a 25 deg tilt of one orientation, which its sign rule gives)."""
+    spec = SeriesSpec(rows=8, columns=8, numberOfSlices=6, tiltDeg=tiltDeg, rotation=rotationFromAngles(*angles))
+    writeSeries(spec, str(tmp_path / "in"))
+    estimate, _ = dcm2niixTilt(str(tmp_path / "in"), str(tmp_path / "out"))
+    series = onlySeries([str(tmp_path / "in")])
+    assert series.signedTiltDeg == pytest.approx(estimate, abs=0.01)
+    assert series.seriesTiltDeg == pytest.approx(abs(tiltDeg), abs=0.01)
+    assert abs(estimate) in (pytest.approx(abs(tiltDeg), abs=0.01), pytest.approx(180 - abs(tiltDeg), abs=0.01))
+
+
+def seriesTiltFinding(series):
+    return next(f for f in series.findings if f.kind == "gantryTilt" and f.slice is None)
+
+
+@pytest.mark.parametrize("tagSign", [1, -1])
+def test_tag_of_opposite_sign_is_never_just_said_to_agree(tmp_path, tagSign):
+    spec = SeriesSpec(rows=8, columns=8, numberOfSlices=6, tiltDeg=15.0)
+    for path in writeSeries(spec, str(tmp_path)):
+        dataset = pydicom.dcmread(path)
+        dataset.Manufacturer = "ACME"
+        dataset.GantryDetectorTilt = f"{tagSign * 15.0:.1f}"
+        dataset.save_as(path)
+    series = onlySeries([str(tmp_path)])
+    message = seriesTiltFinding(series).message
+    sameSign = (tagSign > 0) == (series.signedTiltDeg > 0)
+    assert "the magnitude agrees" in message
+    if sameSign:
+        assert "ACME writes it with the sign of dcm2niix's estimate" in message
+    else:
+        assert "the sign is the opposite of dcm2niix's estimate; the tag's sign is ACME's convention" in message
+        assert "with the sign of dcm2niix's estimate" not in message
+
+
+def test_tag_of_another_magnitude_is_said_to_be_wrong(tmp_path):
+    spec = SeriesSpec(rows=8, columns=8, numberOfSlices=6, tiltDeg=15.0)
+    for path in writeSeries(spec, str(tmp_path)):
+        dataset = pydicom.dcmread(path)
+        dataset.GantryDetectorTilt = "10.0"
+        dataset.save_as(path)
+    message = seriesTiltFinding(onlySeries([str(tmp_path)])).message
+    assert "magnitude differs" in message and "agrees" not in message
+
+
+@pytest.mark.parametrize("folder", ["dcm_qa_ct_GE", "dicom2nifti/failing/gantrytilting/001"])
+def test_dcm2niix_plain_output_offset_is_what_the_message_says(dicomRoot, tmp_path, folder):
+    """The message says how far dcm2niix's plain NIfTI puts slices from their IPPs: measured on that NIfTI."""
+    series = onlySeries([os.path.join(DICOM, folder)])
+    estimate, plain = dcm2niixTilt(os.path.join(DICOM, folder), str(tmp_path))
+    assert series.signedTiltDeg == pytest.approx(estimate, abs=0.01)
+    message = seriesTiltFinding(series).message
+    said = float(re.search(r"puts slices up to ([\d.]+) mm from their IPPs", message).group(1))
+    # Every voxel centre at an in-plane corner of a dcm2niix slice (RAS), against every IPP (LPS -> RAS).
+    ni, nj, nk = plain.shape[:3]
+    corners = np.array([[i, j, k, 1.0] for i in (0, ni - 1) for j in (0, nj - 1) for k in range(nk)])
+    theirs = (corners @ plain.affine.T)[:, :3]
+    ipps = np.array([row.position for row in series.slices]) * np.array([-1.0, -1.0, 1.0])
+    offsets = np.linalg.norm(ipps[:, None, :] - theirs[None, :, :], axis=2).min(axis=1)
+    assert offsets.max() == pytest.approx(said, rel=0.01)

@@ -71,7 +71,11 @@ def test_ge_ct_measurements(dicomRoot):
     assert max(steps) == pytest.approx(6.999, abs=1e-3)
     seriesTilt = next(f for f in series.findings if f.kind == "gantryTilt" and f.slice is None)
     assert seriesTilt.value == pytest.approx(18.5, abs=0.01)
-    assert "GantryDetectorTilt (0018,1120) = 18.5 deg, the tag agrees" in seriesTilt.message
+    assert (
+        "GantryDetectorTilt (0018,1120) = 18.5 deg: the magnitude agrees, and GE MEDICAL SYSTEMS writes it with "
+        "the sign of dcm2niix's estimate" in seriesTilt.message
+    )
+    assert series.signedTiltDeg == pytest.approx(18.5, abs=0.01)
     assert "4.002" in next(f for f in series.findings if f.kind == "nonUniformSpacing").message
     # InstanceNumber rises strictly with position here (dcm2niix's "not spatial" message notwithstanding).
     assert [row.instanceNumber for row in series.slices] == list(range(1, 29))

@@ -38,9 +38,13 @@ class SeriesGeometry:
     Siemens MOSAIC or UIH grid files (tile grid, sources, acquisition order),
     else None. ``sopClassUID`` is the SOP class of the first file (a UID
     shared by several SOP classes gives one series per class, each with a
-    ``seriesSplit`` finding). ``volumeFiles[v]`` lists the files of volume ``v`` in k order,
-    each once (a multi-frame or mosaic file can hold several volumes' slices,
-    and then appears in several lists); one list for a 3D series.
+    ``seriesSplit`` finding). ``volumeFiles[v]`` lists the files of volume
+    ``v`` in k order, each once (a multi-frame or mosaic file can hold
+    several volumes' slices, and then appears in several lists); one list
+    for a 3D series. ``seriesTiltDeg`` is the angle (0 to 90 degrees) between
+    the first-to-last IPP step and the slice normal, ``signedTiltDeg`` the
+    same in dcm2niix's signed convention (what its console report prints
+    and its ``_Tilt`` output corrects); ``None`` for one position.
     """
 
     seriesInstanceUID: str
@@ -61,6 +65,7 @@ class SeriesGeometry:
     IJKToRAS: Optional[np.ndarray] = None
     axisCodes: Optional[Tuple[str, str, str]] = None
     seriesTiltDeg: Optional[float] = None
+    signedTiltDeg: Optional[float] = None
     maxAffineErrorMm: Optional[float] = None
     instanceNumberOrder: str = "unknown"
     slicerSortWarning: str = ""
@@ -222,6 +227,7 @@ def _geometryOf(stack: Stack) -> Dict[str, Any]:
         IJKToRAS=IJKToRAS,
         axisCodes=affines.axisCodes(IJKToRAS),
         seriesTiltDeg=stack.seriesTiltDeg,
+        signedTiltDeg=stack.signedTiltDeg,
         maxAffineErrorMm=stack.maxAffineErrorMm,
         instanceNumberOrder=stack.instanceOrder.order,
     )

@@ -16,7 +16,7 @@ nibabel, highdicom and GDCM is listed in README ("What each finding means").
 from __future__ import annotations
 
 import statistics
-from typing import Callable, Dict, List, NamedTuple, Sequence, Set, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -454,8 +454,10 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``gantryTilt`` (warning) per slice whose IPP step leaves the normal, and once for the series.
 
     The series tilt is the angle between ``IPP_last - IPP_first`` and the
-    normal. GantryDetectorTilt (0018,1120) is compared when present; its
-    sign convention is the vendor's, so magnitudes are compared.
+    normal, also given signed in dcm2niix's convention. GantryDetectorTilt
+    (0018,1120) is compared when present: its sign convention is the
+    vendor's, so magnitudes decide agreement and the sign relation is said
+    with the vendor named.
     """
     if stack.seriesTiltDeg is None:
         return []
@@ -483,20 +485,28 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     tagText = (
         "no GantryDetectorTilt (0018,1120) tag" if tag is None else f"GantryDetectorTilt (0018,1120) = {tag:g} deg"
     )
-    agrees = tag is not None and abs(abs(tag) - seriesTilt) <= limits.tiltTagToleranceDeg
     seriesLateral = float(_lateralMm(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal))
     if seriesTilt > limits.tiltToleranceDeg and seriesLateral > limits.tiltLateralToleranceMm:
-        comparison = "the tag agrees" if agrees else "the tag does not agree: trust the positions"
-        if tag is None:
-            comparison = "the tilt is measured from positions only"
+        signed = stack.signedTiltDeg
+        assert signed is not None  # measured whenever seriesTiltDeg is (two positions or more)
+        quirk = (
+            f", which dcm2niix prints although the lines meet at {seriesTilt:.3f} deg: its rule makes the step and the "
+            f"normal 'positive' one by one"
+            if abs(signed) > 90
+            else ""
+        )
         findings.append(
             Finding(
                 Kind.gantryTilt,
                 WARNING,
-                f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal "
-                f"(measured from IPP); {tagText}, {comparison}. The affine keeps the shear (as Slicer's reader and "
-                f"dcm2niix's sform do); tools that assume orthogonal voxels place slices up to "
-                f"{_lateralShiftMm(positions):.3g} mm off.",
+                f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal (measured "
+                f"from IPP and IOP; {signed:+.3f} deg in dcm2niix's sign convention{quirk}); {tagText}"
+                f"{_tagRelation(tag, signed, seriesTilt, positions[0].manufacturer, limits)}. The affine keeps the "
+                f"shear, as Slicer's reader does, so every slice sits at its IPP. dcm2niix's plain NIfTI does not: "
+                f"its k axis is cos(tilt) x the first IPP step, which puts slices up to "
+                f"{_dcm2niixPlainOffsetMm(positions, seriesTilt):.3g} mm from their IPPs (only its _Tilt output, "
+                f"resampled onto an unsheared grid, places them right); tools that assume orthogonal voxels place "
+                f"slices up to {_lateralShiftMm(positions):.3g} mm off.",
                 value=float(seriesTilt),
                 tolerance=limits.tiltToleranceDeg,
                 unit="deg",
@@ -515,6 +525,39 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
             )
         )
     return findings
+
+
+def _tagRelation(tag: Optional[float], signed: float, tiltDeg: float, manufacturer: str, limits: Tolerances) -> str:
+    """How GantryDetectorTilt compares with the measured tilt: magnitudes, then the vendor's sign relation.
+
+    The tag's sign is the manufacturer's convention (it describes the gantry,
+    not the patient frame): the same geometry carries +18.5 from one vendor
+    and -18.5 from another. So the magnitudes decide agreement, and the sign
+    relation is stated with the vendor named, never hidden in "agrees".
+    """
+    if tag is None:
+        return ": the tilt is measured from the positions only"
+    if abs(abs(tag) - tiltDeg) > limits.tiltTagToleranceDeg:
+        return f": its magnitude differs from the measured {tiltDeg:.3f} deg, so the tag is wrong: trust the positions"
+    vendor = manufacturer.strip() or "the manufacturer (no Manufacturer tag)"
+    if abs(tag) <= limits.tiltTagToleranceDeg or (tag > 0) == (signed > 0):
+        return f": the magnitude agrees, and {vendor} writes it with the sign of dcm2niix's estimate"
+    return (
+        f": the magnitude agrees, but the sign is the opposite of dcm2niix's estimate; the tag's sign is {vendor}'s "
+        f"convention (it describes the gantry, not the patient frame), so only the magnitudes can be compared"
+    )
+
+
+def _dcm2niixPlainOffsetMm(positions: Sequence[SliceHeader], tiltDeg: float) -> float:
+    """Largest distance (mm) between a slice's IPP and where dcm2niix's plain (uncorrected) sform puts it.
+
+    dcm2niix's k axis is ``cos(tilt) * (IPP_1 - IPP_0)`` (``intersliceDistance``),
+    so slice k sits at ``IPP_0 + k * cos(tilt) * (IPP_1 - IPP_0)``.
+    """
+    points = np.asarray([positionOf(header) for header in positions], dtype=float)
+    step = (points[1] - points[0]) * np.cos(np.radians(tiltDeg))
+    planned = points[0] + np.outer(np.arange(len(points)), step)
+    return float(np.linalg.norm(points - planned, axis=1).max())
 
 
 def _lateralMm(steps: npt.ArrayLike, unitNormal: np.ndarray) -> np.ndarray:

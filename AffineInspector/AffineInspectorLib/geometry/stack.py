@@ -114,6 +114,9 @@ class Stack:
     ``groups`` lists, per position, the indices into ``ordered`` of the
     slices at that position (within ``duplicateToleranceMm``);
     ``positions`` is the first slice of each group (the 3D stack).
+    ``seriesTiltDeg`` is the angle (0 to 90 degrees) between ``IPP_last -
+    IPP_first`` and the slice normal; ``signedTiltDeg`` the same vectors in
+    dcm2niix's signed convention (:func:`.affines.signedTiltDegrees`).
     """
 
     ordered: Tuple[SliceHeader, ...]
@@ -128,6 +131,7 @@ class Stack:
     rows: Tuple[SliceRow, ...]
     maxAffineErrorMm: float
     seriesTiltDeg: Optional[float]
+    signedTiltDeg: Optional[float]
     instanceOrder: InstanceOrder
 
     @property
@@ -170,11 +174,9 @@ def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: T
         positionOf(positions[0]), orientationOf(reference), pixelSpacingOf(reference), step.vector
     )
     rows, maxAffineErrorMm = _rows(sortedSlices, groups, volumeOf, unitNormal, IJKToLPS)
-    seriesTilt = (
-        affines.lineAngleDegrees(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal)
-        if len(positions) >= 2
-        else None
-    )
+    span = np.subtract(positionOf(positions[-1]), positionOf(positions[0])) if len(positions) >= 2 else None
+    seriesTilt = affines.lineAngleDegrees(span, unitNormal) if span is not None else None
+    signedTilt = affines.signedTiltDegrees(span, orientationOf(reference)) if span is not None else None
     return Stack(
         ordered=sortedSlices,
         reference=reference,
@@ -188,6 +190,7 @@ def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: T
         rows=rows,
         maxAffineErrorMm=maxAffineErrorMm,
         seriesTiltDeg=seriesTilt,
+        signedTiltDeg=signedTilt,
         instanceOrder=instanceOrderAlongK(rows, numberOfVolumes),
     )
 
