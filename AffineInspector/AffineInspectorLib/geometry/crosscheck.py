@@ -46,6 +46,27 @@ def cornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, dimensions: Sequence[int]) -> n
     return (points @ matrix.T)[:, :, :3]
 
 
+def tileCornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, tiles: Sequence[SliceHeader], fileK: Sequence[int]) -> np.ndarray:
+    """Corners of mosaic tiles as a reader that does not de-mosaic places them, ``(tiles, 4, 3)`` RAS mm.
+
+    Such a reader (Slicer's scalar-volume plugin) loads each mosaic file as
+    one slice ``k = fileK[n]``; tile ``tiles[n]`` then covers the mosaic voxels
+    from its :meth:`~.mosaic.MosaicFile.tileOrigin` ``(c0, r0)`` on, so its
+    corners are the IJK points ``(c0 + c * tileColumns, r0 + r * tileRows, k)``,
+    in the corner order of :func:`cornersFromIJKToRAS`. Slicer IJK.
+    """
+    matrix = np.asarray(ijkToRAS, dtype=float)
+    points = np.zeros((len(tiles), 4, 4))
+    for index, (header, k) in enumerate(zip(tiles, fileK)):
+        assert header.mosaic is not None and header.tile is not None  # only de-mosaicked tiles have a tile origin
+        column, row = header.mosaic.tileOrigin(header.tile)
+        points[index, :, 0] = column + _CORNER_OFFSETS[:, 0] * header.mosaic.tileColumns
+        points[index, :, 1] = row + _CORNER_OFFSETS[:, 1] * header.mosaic.tileRows
+        points[index, :, 2] = k
+        points[index, :, 3] = 1.0
+    return (points @ matrix.T)[:, :, :3]
+
+
 def cornersFromDICOM(slices: Sequence[SliceHeader], columns: int, rows: int) -> np.ndarray:
     """Slice corners from each slice's own IPP/IOP/PixelSpacing, shape ``(len(slices), 4, 3)``, RAS mm.
 
