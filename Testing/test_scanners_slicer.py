@@ -17,6 +17,7 @@ from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.mrml.dicomcheck import K_FILES, K_MOSAIC, K_STORED_FRAMES
 from AffineInspectorLib.mrml.host import StandaloneHost
 from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+from AffineInspectorLib.ui import paneldata
 from conftest import DICOM, case
 from fourddata import FourDSpec, writeClassic, writeEnhanced
 
@@ -158,3 +159,18 @@ def test_inspect_slicer_json_for_a_4d_series(dicomRoot, capsys):
     assert len(part["volumes"]) == 4 and part["maxCornerDeviationMm"] < 0.01 and part["withinTolerance"] is True
     assert all(len(volume["deviations"]) == 6 and "dicom" not in volume for volume in part["volumes"])
     assert part["messages"][0].startswith("4D series: 4 volumes")
+
+
+@pytest.mark.parametrize("name", ["dcm_qa_enh/In/Philips", "dcm_qa_mosaic/In/sag/sagasc35"])
+def test_slice_table_matches_deviations_by_frame_and_tile(dicomRoot, host, logic, name):
+    """The panel's rows are in Slicer's sort order; the reader's k is not: each row gets its own slice's number."""
+    check = logic.crossCheck(host.loadInspection(inspectPaths([case(name)]))[0])
+    table = paneldata.sliceTable(check)
+    expected = {(d.file, d.frame, d.tile): d.deviationMm for d in check.deviations}
+    shown = 0
+    for row, cells in zip(check.dicom.slices, table.rows):
+        deviation = expected.get((row.file, row.frame, row.tile))
+        if deviation is not None:
+            assert cells[7] == f"{deviation:.3g}"
+            shown += 1
+    assert shown == len(check.deviations) > 0

@@ -94,5 +94,5 @@ def _crossCheckText(series: SeriesGeometry, check: CrossCheck) -> str:
     worst = sorted(check.deviations, key=lambda deviation: -deviation.deviationMm)[:5]
     if worst and not check.withinTolerance:
         lines.append("  Largest corner deviations (k, file, mm):")
-        lines.extend(f"    {item.k:4d}  {item.file}  {item.deviationMm:.4g}" for item in worst)
+        lines.extend(f"    {item.k:4d}  {item.label}  {item.deviationMm:.4g}" for item in worst)
     return "\n".join(lines) + "\n"

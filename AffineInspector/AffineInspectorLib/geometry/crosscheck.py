@@ -93,7 +93,8 @@ class SliceDeviation:
     ``deviationMm`` is the largest Euclidean corner distance (mm);
     ``slicerErrorMm`` the largest absolute coordinate difference, the number
     Slicer's "Irregular volume geometry detected (maximum error of ... mm)"
-    message prints.
+    message prints. ``frame`` / ``tile`` (0-based) name the frame of a
+    multi-frame file or the tile of a mosaic compared, else None.
     """
 
     k: int
@@ -101,6 +102,15 @@ class SliceDeviation:
     instanceNumber: Optional[int]
     deviationMm: float
     slicerErrorMm: float
+    frame: Optional[int] = None
+    tile: Optional[int] = None
+
+    @property
+    def label(self) -> str:
+        """The file, with ``[frame N]`` or ``[tile N]`` (1-based) when a part of it was compared."""
+        if self.tile is not None:
+            return f"{self.file} [tile {self.tile + 1}]"
+        return self.file if self.frame is None else f"{self.file} [frame {self.frame + 1}]"
 
 
 def sliceDeviations(
@@ -111,7 +121,15 @@ def sliceDeviations(
     distances = np.linalg.norm(difference, axis=2).max(axis=1)
     componentErrors = np.abs(difference).max(axis=(1, 2))
     return [
-        SliceDeviation(k, header.file, header.instanceNumber, float(distances[k]), float(componentErrors[k]))
+        SliceDeviation(
+            k,
+            header.file,
+            header.instanceNumber,
+            float(distances[k]),
+            float(componentErrors[k]),
+            frame=header.frame,
+            tile=header.tile,
+        )
         for k, header in enumerate(slices)
     ]
 

@@ -274,8 +274,8 @@ def _compareMosaicTiles(result: CrossCheck, volumeNode: Any, slices: Sequence[Sl
     loaded = pointsToWorld(volumeNode, local.reshape(-1, 3)).reshape(len(tiles), 4, 3)
     dicomCorners = crosscheck.cornersFromDICOM(tiles, record.tileColumns, record.tileRows)
     deviations = [
-        dataclasses.replace(deviation, k=k, file=header.label)
-        for deviation, header, k in zip(crosscheck.sliceDeviations(loaded, dicomCorners, tiles), tiles, fileK)
+        dataclasses.replace(deviation, k=k)
+        for deviation, k in zip(crosscheck.sliceDeviations(loaded, dicomCorners, tiles), fileK)
     ]
     _setDeviations(result, deviations, local - dicomCorners)
     worst = max(deviations, key=lambda deviation: deviation.deviationMm)
@@ -283,7 +283,7 @@ def _compareMosaicTiles(result: CrossCheck, volumeNode: Any, slices: Sequence[Sl
     result.messages.append(
         f"{record.vendor}: Slicer's scalar-volume plugin does not de-mosaic. This node is {count} image(s) of "
         f"{columns}x{rows}, one per mosaic file (k = file), so each of the {record.numberOfTiles} tiles of a file is "
-        f"drawn up to {result.maxCornerDeviationMm:.4g} mm from where its slice is (worst: {worst.file}; Slicer "
+        f"drawn up to {result.maxCornerDeviationMm:.4g} mm from where its slice is (worst: {worst.label}; Slicer "
         f"reports 'maximum error of {result.slicerMaxErrorMm:.4g} mm'). The de-mosaicked volume is "
         f"{record.tileColumns}x{record.tileRows}x{record.numberOfTiles} per file, on the engine's IJKToLPS (the "
         f"grid dcm2niix writes); a converter that de-mosaics, such as dcm2niix, gives it."
@@ -355,7 +355,7 @@ def _crossCheckMessages(result: CrossCheck, parent: Any) -> List[str]:
     withoutTransformMm = result.maxCornerDeviationWithoutTransformMm
     assert withoutTransformMm is not None  # crossCheckVolume sets the measurements before it asks for messages
     worst = max(result.deviations, key=lambda deviation: deviation.deviationMm)
-    where = f"slice k = {worst.k} ({worst.file}" + (
+    where = f"slice k = {worst.k} ({worst.label}" + (
         f", InstanceNumber {worst.instanceNumber})" if worst.instanceNumber is not None else ")"
     )
     transformText = f" through its parent transform {parent.GetName()}" if parent is not None else ""
