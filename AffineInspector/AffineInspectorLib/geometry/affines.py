@@ -280,7 +280,7 @@ def signedTiltDegrees(step: npt.ArrayLike, orientation: npt.ArrayLike) -> float:
     nor the handedness of the cross product matters), takes the unsigned
     angle between them, and makes it negative when the component of largest
     magnitude of ``s x n`` is positive. Vectors in LPS (the patient frame of
-    IPP and IOP). 0 for a zero step.
+    IPP and IOP). 0 for a zero step or parallel vectors.
 
     The sign of the GantryDetectorTilt tag (0018,1120) is the manufacturer's
     (it describes the gantry, not the patient frame), so it may differ from
@@ -300,6 +300,8 @@ def signedTiltDegrees(step: npt.ArrayLike, orientation: npt.ArrayLike) -> float:
     if not np.any(stepVector) or not np.any(normal):
         return 0.0
     angle = angleDegrees(stepVector, normal)
+    if angle < 1e-6:  # parallel up to rounding: no sign to give (dcm2niix returns 0 too)
+        return 0.0
     return -angle if _largestComponent(np.cross(stepVector, normal)) > 0 else angle
 
 
