@@ -174,3 +174,19 @@ def test_slice_table_matches_deviations_by_frame_and_tile(dicomRoot, host, logic
             assert cells[7] == f"{deviation:.3g}"
             shown += 1
     assert shown == len(check.deviations) > 0
+
+
+def test_classic_4d_loaded_as_one_scalar_volume_is_explained(tmp_path, host, logic):
+    """What Slicer's scalar-volume plugin's all-files loadable gives for a classic 4D series: every file in one
+    volume. The check says it is 4D, how many volumes, what repeats, and what to load instead."""
+    spec = FourDSpec(positions=5, volumes=3)
+    writeClassic(spec, str(tmp_path))
+    (series,) = inspectPaths([str(tmp_path)]).series
+    node = host._loadFiles(series, list(series.files), regularize=False)  # all 15 files, Slicer's sort order
+    assert node.GetImageData().GetDimensions()[2] == 15
+    check = logic.crossCheck(node)
+    assert (check.numberOfVolumes, check.volumeIndex, check.kOrder) == (3, None, K_FILES)
+    text = " ".join(check.messages)
+    assert "4D series, 3 volumes of 5 positions told apart by TemporalPositionIdentifier" in text
+    assert "Load it as a multi-volume / volume sequence" in text
+    assert not check.withinTolerance
