@@ -358,3 +358,13 @@ def test_a_further_real_mosaic_series_matches_dcm2niix(tmp_path):
     assertSameVoxelCentres(series.IJKToRAS, series.dimensions, image.affine, image.shape, TOLERANCE_MM)
     assertPositionsAreVoxelCentres(slicePositions(series), image.affine)
     assert "mosaic" in kinds(series)
+
+
+def test_signed_tilt_doctests():
+    """The docstring examples of affines.signedTiltDegrees (the GE CT's geometry, and its mirror) run."""
+    import doctest
+
+    from AffineInspectorLib.geometry import affines
+
+    failures, attempted = doctest.testmod(affines)
+    assert failures == 0 and attempted > 0
