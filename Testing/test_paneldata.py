@@ -7,6 +7,7 @@ import types
 import numpy as np
 
 from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.geometry.crosscheck import SliceDeviation
 from AffineInspectorLib.geometry.findings import ERROR, RUN_SUMMARY_THRESHOLD
 from AffineInspectorLib.ui import paneldata
 from conftest import case
@@ -64,10 +65,11 @@ def test_tilted_ct_rows_and_summary():
     assert [severity for severity, _ in lines] == sorted((s for s, _ in lines), key=["error", "warning", "info"].index)
     table = paneldata.sliceTable(checkOf(series))
     assert len(table.rows) == 28 and table.rows[0][7] == ""  # no deviations given: column left empty
-    deviations = [types.SimpleNamespace(file=r.file, deviationMm=float(r.index)) for r in series.slices]
+    deviations = [SliceDeviation(r.k, r.file, r.instanceNumber, float(r.index), 0.0) for r in series.slices]
     assert paneldata.sliceTable(checkOf(series, deviations)).rows[14][7] == "14"
-    deviations[3].file = "other.dcm"  # not the same files: no column rather than a wrong one
-    assert all(r[7] == "" for r in paneldata.sliceTable(checkOf(series, deviations)).rows)
+    deviations[3].file = "other.dcm"  # a deviation of another file is no row's: that row is left empty
+    rows = paneldata.sliceTable(checkOf(series, deviations)).rows
+    assert [r[7] == "" for r in rows] == [index == 3 for index in range(28)] and rows[14][7] == "14"
 
 
 def test_geometry_text_for_a_volume_not_from_dicom():

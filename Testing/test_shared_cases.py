@@ -35,6 +35,9 @@ CASES = {
     "dicom2nifti/siemens_multiframe_anatomical/001": {"multiFrame": [None]},
     "dcm_qa_enh/In/Siemens/XA10": {"multiFrame": [None] * 4},
     "dcm_qa_enh/In/Philips": {"multiFrame": [None]},
+    "dcm_qa_mosaic/In/ax/axdesc36": {"mosaic": [None]},
+    "dcm_qa_mosaic/In/cor/corint36": {"mosaic": [None]},
+    "dcm_qa_mosaic/In/sag/sagasc35": {"mosaic": [None]},
     "tcia_kits_duplicate_positions": {
         "duplicatePosition": [9],
         "nonUniformSpacing": [1, 2, 3, 4, 5, 6, 7, 10],
@@ -68,7 +71,11 @@ def test_ge_ct_measurements(dicomRoot):
     assert max(steps) == pytest.approx(6.999, abs=1e-3)
     seriesTilt = next(f for f in series.findings if f.kind == "gantryTilt" and f.slice is None)
     assert seriesTilt.value == pytest.approx(18.5, abs=0.01)
-    assert "GantryDetectorTilt (0018,1120) = 18.5 deg, the tag agrees" in seriesTilt.message
+    assert (
+        "GantryDetectorTilt (0018,1120) = 18.5 deg: the magnitude agrees, and GE MEDICAL SYSTEMS writes it with "
+        "the sign of dcm2niix's estimate" in seriesTilt.message
+    )
+    assert series.signedTiltDeg == pytest.approx(18.5, abs=0.01)
     assert "4.002" in next(f for f in series.findings if f.kind == "nonUniformSpacing").message
     # InstanceNumber rises strictly with position here (dcm2niix's "not spatial" message notwithstanding).
     assert [row.instanceNumber for row in series.slices] == list(range(1, 29))

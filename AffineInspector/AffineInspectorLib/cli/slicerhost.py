@@ -4,7 +4,7 @@ the standalone host and logic, and ``inspect --slicer`` (Slicer's reader on each
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 from ..dicom.report import toText
 from ..dicom.series import InspectionResult
@@ -14,7 +14,7 @@ from . import common
 
 if TYPE_CHECKING:  # for annotations only: slicer-core is imported when a command needs it
     from ..dicom.series import SeriesGeometry
-    from ..mrml.dicomcheck import CrossCheck
+    from ..mrml.dicomcheck import CrossCheck, SeriesCrossCheck
     from ..mrml.host import StandaloneHost
     from ..mrml.logic import VolumeGeometryLogic
 
@@ -34,26 +34,54 @@ def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
 
 
 def inspectWithSlicer(arguments: argparse.Namespace, result: InspectionResult) -> None:
-    """Write the inspection with a ``slicer`` object per series: Slicer's IJKToRAS and the corner deviations."""
+    """Write the inspection with a ``slicer`` object per series: Slicer's IJKToRAS and the corner deviations.
+
+    A 4D series whose volumes are in separate files is loaded one volume per
+    time point (as Slicer's multi-volume / volume-sequence loadable does) and
+    its ``slicer`` object holds one cross-check per volume.
+    """
+    from ..mrml.dicomcheck import summarizeVolumes
+
     host, logic = hostAndLogic()
-    nodes = host.loadInspection(result)  # the headers already read by `inspect`
-    bySeries = {node.GetAttribute("DICOM.seriesInstanceUID"): node for node in nodes}
+    host.loadInspection(result)  # the headers already read by `inspect`
     document = serialize.plain(result)
     texts = []
-    for series, entry in zip(result.series, document["series"]):
-        node = bySeries.get(series.seriesInstanceUID)
-        if node is None:
-            reason = host.loadErrors.get(series.seriesInstanceUID, "not loaded")
+    for series, entry, nodes, error in zip(result.series, document["series"], host.seriesNodes, host.seriesErrors):
+        if not nodes:
+            reason = error or "not loaded"
             entry["slicer"] = {"error": reason}
             texts.append(f"Slicer's reader on series {series.seriesInstanceUID}: {reason}\n")
             continue
-        check = logic.crossCheck(node)
-        entry["slicer"] = {key: value for key, value in serialize.plain(check).items() if key != "dicom"}
-        texts.append(_crossCheckText(series, check))
+        checks = [logic.crossCheck(node) for node in nodes]
+        if len(checks) == 1:
+            entry["slicer"] = _withoutAnalysis(serialize.plain(checks[0]))
+            texts.append(_crossCheckText(series, checks[0]))
+            continue
+        summary = summarizeVolumes(checks)
+        plain = serialize.plain(summary)
+        plain["volumes"] = [_withoutAnalysis(volume) for volume in plain["volumes"]]
+        entry["slicer"] = plain
+        texts.append(_seriesText(series, summary))
     if arguments.json:
         common.writeJSON(document, arguments.indent)
     else:
         common.write(toText(result) + "\n".join(texts))
+
+
+def _withoutAnalysis(check: Dict[str, Any]) -> Dict[str, Any]:
+    """A cross-check's JSON without ``dicom`` (the engine's analysis, already in the series entry)."""
+    return {key: value for key, value in check.items() if key != "dicom"}
+
+
+def _seriesText(series: SeriesGeometry, summary: SeriesCrossCheck) -> str:
+    """A 4D series loaded one volume per node: what it is, each volume's deviation, then the worst in full."""
+    lines = [f"Slicer's reader on series {series.seriesInstanceUID} ({series.seriesDescription or 'no description'}):"]
+    lines.extend(f"  {message}" for message in summary.messages)
+    for index, check in enumerate(summary.volumes):
+        deviation = "not compared" if check.maxCornerDeviationMm is None else f"{check.maxCornerDeviationMm:.4g} mm"
+        lines.append(f"    volume {index + 1}: {check.volumeName}: largest corner deviation {deviation}")
+    worst = summary.volumes[summary.worstVolume if summary.worstVolume is not None else 0]
+    return "\n".join(lines) + "\n" + _crossCheckText(series, worst)
 
 
 def _crossCheckText(series: SeriesGeometry, check: CrossCheck) -> str:
@@ -66,5 +94,5 @@ def _crossCheckText(series: SeriesGeometry, check: CrossCheck) -> str:
     worst = sorted(check.deviations, key=lambda deviation: -deviation.deviationMm)[:5]
     if worst and not check.withinTolerance:
         lines.append("  Largest corner deviations (k, file, mm):")
-        lines.extend(f"    {item.k:4d}  {item.file}  {item.deviationMm:.4g}" for item in worst)
+        lines.extend(f"    {item.k:4d}  {item.label}  {item.deviationMm:.4g}" for item in worst)
     return "\n".join(lines) + "\n"

@@ -33,9 +33,11 @@ from ..geometry.sliceheader import (
     joinedValues,
     optionalFloat,
     optionalInt,
+    optionalTriple,
     setGeometry,
 )
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
+from .mosaics import mosaicSlices
 
 
 class UnreadableFileError(Exception):
@@ -189,6 +191,8 @@ def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
         file=path,
         seriesInstanceUID=str(dataset.get("SeriesInstanceUID", "") or ""),
         sopInstanceUID=str(dataset.get("SOPInstanceUID", "") or ""),
+        sopClassUID=str(dataset.get("SOPClassUID", "") or ""),
+        manufacturer=str(dataset.get("Manufacturer", "") or ""),
         seriesDescription=str(dataset.get("SeriesDescription", "") or ""),
         seriesNumber=optionalInt(dataset.get("SeriesNumber")),
         modality=str(dataset.get("Modality", "") or ""),
@@ -208,7 +212,11 @@ def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
         echoTime=optionalFloat(dataset.get("EchoTime")),
         acquisitionTime=str(dataset.get("AcquisitionTime", "") or ""),
         diffusionBValue=optionalFloat(dataset.get("DiffusionBValue")),
+        diffusionGradientOrientation=optionalTriple(dataset.get("DiffusionGradientOrientation")),
     )
+    tiles = mosaicSlices(dataset, common)  # Siemens MOSAIC and UIH grid files: one header per tile
+    if tiles is not None:
+        return tiles
     if common.numberOfFrames == 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
         setGeometry(common, dataset, dataset, dataset)
         return [common]
@@ -252,6 +260,12 @@ def _framesFromFunctionalGroups(dataset: Dataset, common: SliceHeader) -> List[S
         echo = group("MREchoSequence")
         if echo is not None and "EffectiveEchoTime" in echo:
             header.echoTime = optionalFloat(echo.EffectiveEchoTime)
+        diffusion = group("MRDiffusionSequence")
+        if diffusion is not None:
+            header.diffusionBValue = optionalFloat(diffusion.get("DiffusionBValue"))
+            direction = firstItem(diffusion.get("DiffusionGradientDirectionSequence"))
+            if direction is not None:
+                header.diffusionGradientOrientation = optionalTriple(direction.get("DiffusionGradientOrientation"))
         slices.append(header)
     return slices
 

@@ -28,6 +28,28 @@ def toText(result: InspectionResult) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _tiltLines(series: SeriesGeometry) -> List[str]:
+    """The series tilt, unsigned and in dcm2niix's signed convention, when the stack is tilted at all."""
+    if series.seriesTiltDeg is None or series.signedTiltDeg is None or series.seriesTiltDeg < 0.005:
+        return []
+    return [
+        f"  Tilt (IPP step vs slice normal): {series.seriesTiltDeg:.3f} deg; signed as dcm2niix reports it: "
+        f"{series.signedTiltDeg:+.3f} deg"
+    ]
+
+
+def _mosaicLines(series: SeriesGeometry) -> List[str]:
+    """What one file of a mosaic series holds, and in which order its slices were acquired."""
+    record = series.mosaic
+    if record is None or record.problem:
+        return []
+    order = f"; acquisition order {record.sliceOrder}" if record.sliceOrder else ""
+    return [
+        f"  Mosaic: {record.vendor}, each {record.mosaicColumns}x{record.mosaicRows} file holds {record.numberOfTiles} "
+        f"tiles of {record.tileColumns}x{record.tileRows} ({record.tilesAcross}x{record.tilesDown} grid){order}"
+    ]
+
+
 def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
     lines = [
         f"=== Series {number}/{total}: {series.seriesDescription or '(no description)'}"
@@ -55,6 +77,8 @@ def seriesText(series: SeriesGeometry, number: int = 1, total: int = 1) -> str:
             f"  Axis codes (i, j, k): {affines.axisCodesText(series.axisCodes)}    InstanceNumber order along k: "
             f"{series.instanceNumberOrder}",
             f"  Largest distance of a slice's IPP from the affine: {series.maxAffineErrorMm:.4g} mm",
+            *_tiltLines(series),
+            *_mosaicLines(series),
             "  IJKToLPS (DICOM patient frame; i = column, j = row, k = sorted slice):",
             formatMatrix(series.IJKToLPS),
             "  IJKToRAS (Slicer's IJKToRAS for this stack):",
@@ -78,7 +102,7 @@ def sliceTable(series: SeriesGeometry) -> str:
             [
                 str(row.index),
                 str(row.k) + (f".{row.volume}" if series.numberOfVolumes > 1 else ""),
-                row.file + ("" if row.frame is None else f"[{row.frame + 1}]"),
+                row.file + (f" [{row.part}]" if row.part else ""),
                 "" if row.instanceNumber is None else str(row.instanceNumber),
                 "({:.3f}, {:.3f}, {:.3f})".format(*row.position),
                 f"{row.distance:.3f}",

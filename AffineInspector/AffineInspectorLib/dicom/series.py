@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
+from pydicom.uid import UID
 
 from ..geometry import affines, checks
-from ..geometry.findings import Finding, Tolerances
+from ..geometry.findings import WARNING, Finding, Kind, Tolerances
+from ..geometry.mosaic import MosaicFile
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
-from ..geometry.stack import SliceRow, Stack, buildStack
+from ..geometry.stack import SliceRow, Stack, buildStack, volumeSlices
 from .headers import findFiles, readAll
 from .slicersort import sortLikeSlicer
 
@@ -32,10 +34,21 @@ class SeriesGeometry:
     positions)`` = sizes along (i, j, k); ``spacing`` the length (mm) of
     each index step, with k the IPP step (longer than the distance between
     planes when tilted); ``sliceSpacing`` the distance between planes along
-    the normal.
+    the normal. ``mosaic`` describes the first mosaic file of a series of
+    Siemens MOSAIC or UIH grid files (tile grid, sources, acquisition order),
+    else None. ``sopClassUID`` is the SOP class of the first file (a UID
+    shared by several SOP classes gives one series per class, each with a
+    ``seriesSplit`` finding). ``volumeFiles[v]`` lists the files of volume
+    ``v`` in k order, each once (a multi-frame or mosaic file can hold
+    several volumes' slices, and then appears in several lists); one list
+    for a 3D series. ``seriesTiltDeg`` is the angle (0 to 90 degrees) between
+    the first-to-last IPP step and the slice normal, ``signedTiltDeg`` the
+    same in dcm2niix's signed convention (what its console report prints
+    and its ``_Tilt`` output corrects); ``None`` for one position.
     """
 
     seriesInstanceUID: str
+    sopClassUID: str = ""
     seriesDescription: str = ""
     seriesNumber: Optional[int] = None
     modality: str = ""
@@ -44,12 +57,15 @@ class SeriesGeometry:
     dimensions: Optional[Tuple[int, int, int]] = None
     numberOfVolumes: int = 1
     repeatedBy: Optional[str] = None
+    mosaic: Optional[MosaicFile] = None
+    volumeFiles: List[List[str]] = dataclasses.field(default_factory=list)
     spacing: Optional[Tuple[float, float, float]] = None
     sliceSpacing: Optional[float] = None
     IJKToLPS: Optional[np.ndarray] = None
     IJKToRAS: Optional[np.ndarray] = None
     axisCodes: Optional[Tuple[str, str, str]] = None
     seriesTiltDeg: Optional[float] = None
+    signedTiltDeg: Optional[float] = None
     maxAffineErrorMm: Optional[float] = None
     instanceNumberOrder: str = "unknown"
     slicerSortWarning: str = ""
@@ -91,21 +107,63 @@ def inspectPaths(
         return cancelled["value"]
 
     slices, unreadable = readAll(files, fast=fast, progressCallback=reading)
-    series = [analyseSeries(group, limits) for group in groupBySeries(slices).values()]
+    groups = groupBySeries(slices)
+    series = [analyseSeries(group, limits) for group in groups.values()]
+    _reportSplits(groups, series)
     if progressCallback is not None and not cancelled["value"]:
         progressCallback("Done", 1.0)
     return InspectionResult(series=series, unreadableFiles=missing + unreadable, cancelled=cancelled["value"])
 
 
-def groupBySeries(slices: Sequence[SliceHeader]) -> "OrderedDict[str, List[SliceHeader]]":
-    """Group slices by SeriesInstanceUID, series in order of first appearance.
+SeriesKey = Tuple[str, str]
+"""``(SeriesInstanceUID, SOPClassUID)``; the SOP class is "" unless one UID holds several."""
 
-    A multi-frame file is one unit: its frames share the file's series.
+
+def groupBySeries(slices: Sequence[SliceHeader]) -> "OrderedDict[SeriesKey, List[SliceHeader]]":
+    """Group slices by SeriesInstanceUID, then by SOP Class where one UID holds several; first appearance first.
+
+    Classic and enhanced (multi-frame) copies of one acquisition exported
+    under one SeriesInstanceUID are two series: merged, every position would
+    repeat and look like a 4D series. A multi-frame file is one unit: its
+    frames share the file's series.
     """
-    groups: "OrderedDict[str, List[SliceHeader]]" = OrderedDict()
+    byUID: "OrderedDict[str, OrderedDict[str, List[SliceHeader]]]" = OrderedDict()
     for header in slices:
-        groups.setdefault(header.seriesInstanceUID, []).append(header)
+        byUID.setdefault(header.seriesInstanceUID, OrderedDict()).setdefault(header.sopClassUID, []).append(header)
+    groups: "OrderedDict[SeriesKey, List[SliceHeader]]" = OrderedDict()
+    for uid, bySOPClass in byUID.items():
+        if len(bySOPClass) == 1:
+            groups[uid, ""] = next(iter(bySOPClass.values()))
+        else:
+            for sopClassUID, headers in bySOPClass.items():
+                groups[uid, sopClassUID] = headers
     return groups
+
+
+def _reportSplits(groups: "OrderedDict[SeriesKey, List[SliceHeader]]", series: Sequence[SeriesGeometry]) -> None:
+    """Add a ``seriesSplit`` finding to each series that shares its SeriesInstanceUID with another SOP class."""
+    parts: Dict[str, List[Tuple[SeriesKey, SeriesGeometry]]] = {}
+    for key, geometry in zip(groups, series):
+        if key[1]:
+            parts.setdefault(key[0], []).append((key, geometry))
+    for uid, members in parts.items():
+        described = "; ".join(f"{len(geometry.files)} file(s) of {sopClassName(key[1])}" for key, geometry in members)
+        for key, geometry in members:
+            message = (
+                f"SeriesInstanceUID {uid} is shared by objects of {len(members)} SOP classes ({described}): shown as "
+                f"{len(members)} series, this one the {sopClassName(key[1])} files. Classic and enhanced copies of "
+                f"one acquisition are exported like this; merged, every slice position would repeat and the series "
+                f"would look 4D. Slicer's DICOM plugins also choose how to read a file by its SOP class."
+            )
+            geometry.findings.insert(0, Finding(Kind.seriesSplit, WARNING, message, file=geometry.files[0]))
+
+
+def sopClassName(uid: str) -> str:
+    """The SOP class's name from pydicom's dictionary (``"Enhanced MR Image Storage"``), else the UID itself."""
+    if not uid:
+        return "no SOP Class UID"
+    name = UID(uid).name
+    return f"{name} ({uid})" if name and name != uid else uid
 
 
 def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = None) -> SeriesGeometry:
@@ -127,10 +185,12 @@ def analyseSeries(slices: Sequence[SliceHeader], limits: Optional[Tolerances] = 
         kept = admission.kept
     identity: Dict[str, Any] = dict(  # SeriesGeometry keyword arguments
         seriesInstanceUID=first.seriesInstanceUID,
+        sopClassUID=first.sopClassUID,
         seriesDescription=first.seriesDescription,
         seriesNumber=first.seriesNumber,
         modality=first.modality,
         slicerSortWarning=_slicerSortWarning(slices, limits),
+        mosaic=next((header.mosaic for header in slices if header.mosaic is not None), None),
     )
     if not kept:
         files, instanceUIDs = _filesAndInstanceUIDs(slices)
@@ -160,12 +220,14 @@ def _geometryOf(stack: Stack) -> Dict[str, Any]:
         dimensions=(int(stack.reference.columns or 0), int(stack.reference.rows or 0), len(stack.positions)),
         numberOfVolumes=stack.numberOfVolumes,
         repeatedBy=stack.repeatedBy,
+        volumeFiles=[_filesAndInstanceUIDs(volume)[0] for volume in volumeSlices(stack)],
         spacing=tuple(float(value) for value in affines.columnNorms(stack.IJKToLPS)),
         sliceSpacing=float(abs(np.dot(stack.step.vector, stack.unitNormal))),
         IJKToLPS=stack.IJKToLPS,
         IJKToRAS=IJKToRAS,
         axisCodes=affines.axisCodes(IJKToRAS),
         seriesTiltDeg=stack.seriesTiltDeg,
+        signedTiltDeg=stack.signedTiltDeg,
         maxAffineErrorMm=stack.maxAffineErrorMm,
         instanceNumberOrder=stack.instanceOrder.order,
     )
@@ -193,14 +255,36 @@ def _slicerSortWarning(slices: Sequence[SliceHeader], limits: Tolerances) -> str
             files, [None] * len(files), [None] * len(files), firstIsMultiFrame=slices[0].numberOfFrames > 1
         )
         return warning
+    asSlicerSeesThem = _filesAsSlicerSeesThem(slices)
     _, _, warning = sortLikeSlicer(
-        list(slices),
-        [header.position for header in slices],
-        [header.orientation for header in slices],
+        list(asSlicerSeesThem),
+        [header.position for header in asSlicerSeesThem],
+        [header.orientation for header in asSlicerSeesThem],
         epsilon=limits.slicerSortEpsilonMm,
-        names=[header.label for header in slices],
+        names=[header.label for header in asSlicerSeesThem],
     )
     return warning
+
+
+def _filesAsSlicerSeesThem(slices: Sequence[SliceHeader]) -> List[SliceHeader]:
+    """One header per file with the geometry its top-level attributes give, which is all Slicer's sort reads.
+
+    The tiles of a mosaic file become one header at the file's own IPP (Slicer does not de-mosaic).
+    """
+    headers: List[SliceHeader] = []
+    seen: Set[str] = set()
+    for header in slices:
+        if header.mosaic is None:
+            headers.append(header)
+        elif header.file not in seen:
+            seen.add(header.file)
+            record = header.mosaic
+            headers.append(
+                dataclasses.replace(
+                    header, tile=None, position=record.position, orientation=record.orientation, geometryProblems=[]
+                )
+            )
+    return headers
 
 
 def _uniqueFiles(slices: Sequence[SliceHeader]) -> List[str]:
@@ -216,5 +300,5 @@ def _filesAndInstanceUIDs(slices: Sequence[SliceHeader]) -> Tuple[List[str], Lis
 
 
 def seriesByUID(result: InspectionResult) -> Dict[str, SeriesGeometry]:
-    """Index an :class:`InspectionResult` by SeriesInstanceUID."""
+    """Index an :class:`InspectionResult` by SeriesInstanceUID (of series split by SOP class, the last one)."""
     return {series.seriesInstanceUID: series for series in result.series}

@@ -267,3 +267,49 @@ def lineAngleDegrees(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
     """Return the angle (degrees, 0 to 90) between the lines along two vectors, ignoring sign."""
     angle = angleDegrees(first, second)
     return min(angle, 180.0 - angle)
+
+
+def signedTiltDegrees(step: npt.ArrayLike, orientation: npt.ArrayLike) -> float:
+    """The signed angle (degrees) between an IPP step and the slice normal, in dcm2niix's convention.
+
+    dcm2niix (``nii_dicom_batch.cpp:computeGantryTiltPrecise``, issue 253;
+    the value of its "Gantry Tilt based on 0018,1120 ..., estimated from slice
+    vector ..." report and of its ``_Tilt`` correction) makes the step ``s``
+    and the normal ``n = IOP[0:3] x IOP[3:6]`` "positive" (each negated when
+    its component of largest magnitude is negative, so neither slice order
+    nor the handedness of the cross product matters), takes the unsigned
+    angle between them, and makes it negative when the component of largest
+    magnitude of ``s x n`` is positive. Vectors in LPS (the patient frame of
+    IPP and IOP). 0 for a zero step or parallel vectors.
+
+    The sign of the GantryDetectorTilt tag (0018,1120) is the manufacturer's
+    (it describes the gantry, not the patient frame), so it may differ from
+    this one for the same geometry.
+
+    Examples
+    --------
+    >>> tilt = np.radians(18.5)  # GE CT of ../shared (tag +18.5): rows along L, columns tilted towards I
+    >>> round(signedTiltDegrees([0, 0, 4.22], [1, 0, 0, 0, np.cos(tilt), -np.sin(tilt)]), 6)
+    18.5
+    >>> round(signedTiltDegrees([0, 0, 4.22], [1, 0, 0, 0, np.cos(tilt), np.sin(tilt)]), 6)
+    -18.5
+    """
+    stepVector = _positive(np.asarray(step, dtype=float).reshape(3))
+    cosines = np.asarray(orientation, dtype=float).reshape(6)
+    normal = _positive(np.cross(cosines[:3], cosines[3:]))
+    if not np.any(stepVector) or not np.any(normal):
+        return 0.0
+    angle = angleDegrees(stepVector, normal)
+    if angle < 1e-6:  # parallel up to rounding: no sign to give (dcm2niix returns 0 too)
+        return 0.0
+    return -angle if _largestComponent(np.cross(stepVector, normal)) > 0 else angle
+
+
+def _largestComponent(vector: np.ndarray) -> float:
+    """The component of largest magnitude, with its sign (the first one on ties), as dcm2niix's vec3maxMag."""
+    return float(vector[int(np.argmax(np.abs(vector)))])
+
+
+def _positive(vector: np.ndarray) -> np.ndarray:
+    """``vector`` negated when its component of largest magnitude is negative (dcm2niix's makePositive)."""
+    return -vector if _largestComponent(vector) < 0 else vector

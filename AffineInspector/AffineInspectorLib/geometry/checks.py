@@ -16,7 +16,7 @@ nibabel, highdicom and GDCM is listed in README ("What each finding means").
 from __future__ import annotations
 
 import statistics
-from typing import Callable, List, NamedTuple, Sequence, Set, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,101 @@ def stackCheck(check: StackCheck) -> StackCheck:
 def _where(index: int, header: SliceHeader) -> str:
     number = "" if header.instanceNumber is None else f", InstanceNumber {header.instanceNumber}"
     return f"slice {index} ({header.label}{number})"
+
+
+def mosaics(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
+    """What was de-mosaicked (``mosaic``, info; warning where its sources disagree), and ``unsupportedMosaic``.
+
+    Tiles of a mosaic file (Siemens MOSAIC, UIH grid) are slices like any
+    other and are kept. A mosaic whose tiles cannot be placed is one
+    series-level ``unsupportedMosaic`` error per reason, naming the vendor
+    and the tags, and is left out: as one image it would be a single slice
+    far from every tile, and a ``missingGeometry`` per file would not say why.
+    """
+    findings: List[Finding] = []
+    placed: Dict[str, List[SliceHeader]] = {}
+    unplaced: Dict[str, List[SliceHeader]] = {}
+    for header in slices:
+        if header.mosaic is not None:
+            target = unplaced if header.mosaic.problem else placed
+            target.setdefault(header.mosaic.problem or header.mosaic.vendor, []).append(header)
+    for vendor, tiles in placed.items():
+        findings.extend(_mosaicFindings(vendor, tiles, limits))
+    for problem, headers in unplaced.items():
+        files = sorted({header.file for header in headers})
+        findings.append(
+            Finding(
+                Kind.unsupportedMosaic,
+                ERROR,
+                f"{len(files)} file(s) are mosaics whose tiles cannot be placed: {problem}. They are left out "
+                f"(read as one image each, a mosaic is one slice far from every tile it holds); first: {files[0]}.",
+                file=files[0],
+                value=float(len(files)),
+                unit="files",
+            )
+        )
+    kept = [header for header in slices if header.mosaic is None or not header.mosaic.problem]
+    return Admission(findings, kept)
+
+
+def _mosaicFindings(vendor: str, tiles: Sequence[SliceHeader], limits: Tolerances) -> List[Finding]:
+    """The ``mosaic`` findings of one vendor's placed tiles: what was done, then anything doubtful."""
+    records = list({header.file: header.mosaic for header in tiles if header.mosaic is not None}.values())
+    first = records[0]
+    offsets = []  # how far each tile is from where a reader that does not de-mosaic puts it
+    for header in tiles:
+        assert header.mosaic is not None and header.tile is not None  # a placed tile has both
+        position = header.mosaic.positionAsOneImage(header.tile)
+        if position is not None:
+            offsets.append(float(np.linalg.norm(position - np.asarray(positionOf(header)))))
+    grid = f"{first.tilesAcross}x{first.tilesDown}"
+    text = (
+        f"{len(records)} {vendor} file(s): each {first.mosaicColumns}x{first.mosaicRows} (columns x rows) image "
+        f"holds {first.numberOfTiles} slices as {first.tileColumns}x{first.tileRows} tiles in a {grid} grid, "
+        f"de-mosaicked as dcm2niix does ({'; '.join(first.sources)}"
+    )
+    if vendor.startswith("Siemens"):
+        text += (
+            "; the stored IPP, which is the top-left voxel of the whole mosaic centred on the first slice, moved to "
+            "the first tile's by half the size difference along each in-plane axis"
+        )
+    text += "). Each file is one volume" + (" (a 4D series of one volume per file)." if len(records) > 1 else ".")
+    if first.sliceOrder:
+        text += f" Slice acquisition order from the slice times: {first.sliceOrder} (NIfTI slice_code, tile order)."
+    if offsets:
+        text += (
+            f" Slicer's scalar-volume plugin does not de-mosaic: it loads each file as one "
+            f"{first.mosaicColumns}x{first.mosaicRows} image at the file's IPP, which puts the tiles up to "
+            f"{max(offsets):.4g} mm from their positions (and stacks the files of a 4D series as slices)."
+        )
+    else:
+        text += " The files have no ImagePositionPatient of their own: Slicer's scalar-volume plugin cannot place them."
+    findings = [Finding(Kind.mosaic, INFO, text, file=first.file, value=max(offsets) if offsets else None, unit="mm")]
+    notes: Dict[str, List[str]] = {}
+    for record in records:
+        for note in record.notes:
+            notes.setdefault(note, []).append(record.file)
+    for note, files in notes.items():
+        findings.append(
+            Finding(Kind.mosaic, WARNING, f"{vendor}: {note} ({len(files)} file(s); first: {files[0]}).", file=files[0])
+        )
+    deviations = [record for record in records if record.protocolDeviationMm is not None]
+    worst = max(deviations, key=lambda record: record.protocolDeviationMm or 0.0, default=None)
+    if worst is not None and (worst.protocolDeviationMm or 0.0) > limits.mosaicProtocolToleranceMm:
+        findings.append(
+            Finding(
+                Kind.mosaic,
+                WARNING,
+                f"{vendor}: the tile positions differ by up to {worst.protocolDeviationMm:.4g} mm from the slice "
+                f"centres of the protocol (ASCCONV sSliceArray, compared in {worst.protocolOrder} order) in "
+                f"{worst.file}: the CSA header and the protocol disagree about where the slices are.",
+                file=worst.file,
+                value=worst.protocolDeviationMm,
+                tolerance=limits.mosaicProtocolToleranceMm,
+                unit="mm",
+            )
+        )
+    return findings
 
 
 def multiFrame(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
@@ -125,7 +220,7 @@ def orientationMismatch(slices: Sequence[SliceHeader], limits: Tolerances) -> Ad
     return Admission(findings, [header for index, header in enumerate(slices) if index not in mismatched])
 
 
-ADMISSION_RULES: Tuple[AdmissionRule, ...] = (multiFrame, missingGeometry, orientationMismatch)
+ADMISSION_RULES: Tuple[AdmissionRule, ...] = (mosaics, multiFrame, missingGeometry, orientationMismatch)
 """Applied in this order; each sees the slices the previous one kept."""
 
 
@@ -359,8 +454,10 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     """``gantryTilt`` (warning) per slice whose IPP step leaves the normal, and once for the series.
 
     The series tilt is the angle between ``IPP_last - IPP_first`` and the
-    normal. GantryDetectorTilt (0018,1120) is compared when present; its
-    sign convention is the vendor's, so magnitudes are compared.
+    normal, also given signed in dcm2niix's convention. GantryDetectorTilt
+    (0018,1120) is compared when present: its sign convention is the
+    vendor's, so magnitudes decide agreement and the sign relation is said
+    with the vendor named.
     """
     if stack.seriesTiltDeg is None:
         return []
@@ -388,20 +485,28 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
     tagText = (
         "no GantryDetectorTilt (0018,1120) tag" if tag is None else f"GantryDetectorTilt (0018,1120) = {tag:g} deg"
     )
-    agrees = tag is not None and abs(abs(tag) - seriesTilt) <= limits.tiltTagToleranceDeg
     seriesLateral = float(_lateralMm(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal))
     if seriesTilt > limits.tiltToleranceDeg and seriesLateral > limits.tiltLateralToleranceMm:
-        comparison = "the tag agrees" if agrees else "the tag does not agree: trust the positions"
-        if tag is None:
-            comparison = "the tilt is measured from positions only"
+        signed = stack.signedTiltDeg
+        assert signed is not None  # measured whenever seriesTiltDeg is (two positions or more)
+        quirk = (
+            f", which dcm2niix prints although the lines meet at {seriesTilt:.3f} deg: its rule makes the step and the "
+            f"normal 'positive' one by one"
+            if abs(signed) > 90
+            else ""
+        )
         findings.append(
             Finding(
                 Kind.gantryTilt,
                 WARNING,
-                f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal "
-                f"(measured from IPP); {tagText}, {comparison}. The affine keeps the shear (as Slicer's reader and "
-                f"dcm2niix's sform do); tools that assume orthogonal voxels place slices up to "
-                f"{_lateralShiftMm(positions):.3g} mm off.",
+                f"The stack is sheared: slice positions advance {seriesTilt:.3f} deg off the slice normal (measured "
+                f"from IPP and IOP; {signed:+.3f} deg in dcm2niix's sign convention{quirk}); {tagText}"
+                f"{_tagRelation(tag, signed, seriesTilt, positions[0].manufacturer, limits)}. The affine keeps the "
+                f"shear, as Slicer's reader does, so every slice sits at its IPP. dcm2niix's plain NIfTI does not: "
+                f"its k axis is cos(tilt) x the first IPP step, which puts slices up to "
+                f"{_dcm2niixPlainOffsetMm(positions, seriesTilt):.3g} mm from their IPPs (only its _Tilt output, "
+                f"resampled onto an unsheared grid, places them right); tools that assume orthogonal voxels place "
+                f"slices up to {_lateralShiftMm(positions):.3g} mm off.",
                 value=float(seriesTilt),
                 tolerance=limits.tiltToleranceDeg,
                 unit="deg",
@@ -420,6 +525,39 @@ def gantryTilt(stack: Stack, limits: Tolerances) -> List[Finding]:
             )
         )
     return findings
+
+
+def _tagRelation(tag: Optional[float], signed: float, tiltDeg: float, manufacturer: str, limits: Tolerances) -> str:
+    """How GantryDetectorTilt compares with the measured tilt: magnitudes, then the vendor's sign relation.
+
+    The tag's sign is the manufacturer's convention (it describes the gantry,
+    not the patient frame): the same geometry carries +18.5 from one vendor
+    and -18.5 from another. So the magnitudes decide agreement, and the sign
+    relation is stated with the vendor named, never hidden in "agrees".
+    """
+    if tag is None:
+        return ": the tilt is measured from the positions only"
+    if abs(abs(tag) - tiltDeg) > limits.tiltTagToleranceDeg:
+        return f": its magnitude differs from the measured {tiltDeg:.3f} deg, so the tag is wrong: trust the positions"
+    vendor = manufacturer.strip() or "the manufacturer (no Manufacturer tag)"
+    if abs(tag) <= limits.tiltTagToleranceDeg or (tag > 0) == (signed > 0):
+        return f": the magnitude agrees, and {vendor} writes it with the sign of dcm2niix's estimate"
+    return (
+        f": the magnitude agrees, but the sign is the opposite of dcm2niix's estimate; the tag's sign is {vendor}'s "
+        f"convention (it describes the gantry, not the patient frame), so only the magnitudes can be compared"
+    )
+
+
+def _dcm2niixPlainOffsetMm(positions: Sequence[SliceHeader], tiltDeg: float) -> float:
+    """Largest distance (mm) between a slice's IPP and where dcm2niix's plain (uncorrected) sform puts it.
+
+    dcm2niix's k axis is ``cos(tilt) * (IPP_1 - IPP_0)`` (``intersliceDistance``),
+    so slice k sits at ``IPP_0 + k * cos(tilt) * (IPP_1 - IPP_0)``.
+    """
+    points = np.asarray([positionOf(header) for header in positions], dtype=float)
+    step = (points[1] - points[0]) * np.cos(np.radians(tiltDeg))
+    planned = points[0] + np.outer(np.arange(len(points)), step)
+    return float(np.linalg.norm(points - planned, axis=1).max())
 
 
 def _lateralMm(steps: npt.ArrayLike, unitNormal: np.ndarray) -> np.ndarray:

@@ -46,6 +46,27 @@ def cornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, dimensions: Sequence[int]) -> n
     return (points @ matrix.T)[:, :, :3]
 
 
+def tileCornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, tiles: Sequence[SliceHeader], fileK: Sequence[int]) -> np.ndarray:
+    """Corners of mosaic tiles as a reader that does not de-mosaic places them, ``(tiles, 4, 3)`` RAS mm.
+
+    Such a reader (Slicer's scalar-volume plugin) loads each mosaic file as
+    one slice ``k = fileK[n]``; tile ``tiles[n]`` then covers the mosaic voxels
+    from its :meth:`~.mosaic.MosaicFile.tileOrigin` ``(c0, r0)`` on, so its
+    corners are the IJK points ``(c0 + c * tileColumns, r0 + r * tileRows, k)``,
+    in the corner order of :func:`cornersFromIJKToRAS`. Slicer IJK.
+    """
+    matrix = np.asarray(ijkToRAS, dtype=float)
+    points = np.zeros((len(tiles), 4, 4))
+    for index, (header, k) in enumerate(zip(tiles, fileK)):
+        assert header.mosaic is not None and header.tile is not None  # only de-mosaicked tiles have a tile origin
+        column, row = header.mosaic.tileOrigin(header.tile)
+        points[index, :, 0] = column + _CORNER_OFFSETS[:, 0] * header.mosaic.tileColumns
+        points[index, :, 1] = row + _CORNER_OFFSETS[:, 1] * header.mosaic.tileRows
+        points[index, :, 2] = k
+        points[index, :, 3] = 1.0
+    return (points @ matrix.T)[:, :, :3]
+
+
 def cornersFromDICOM(slices: Sequence[SliceHeader], columns: int, rows: int) -> np.ndarray:
     """Slice corners from each slice's own IPP/IOP/PixelSpacing, shape ``(len(slices), 4, 3)``, RAS mm.
 
@@ -72,7 +93,8 @@ class SliceDeviation:
     ``deviationMm`` is the largest Euclidean corner distance (mm);
     ``slicerErrorMm`` the largest absolute coordinate difference, the number
     Slicer's "Irregular volume geometry detected (maximum error of ... mm)"
-    message prints.
+    message prints. ``frame`` / ``tile`` (0-based) name the frame of a
+    multi-frame file or the tile of a mosaic compared, else None.
     """
 
     k: int
@@ -80,6 +102,15 @@ class SliceDeviation:
     instanceNumber: Optional[int]
     deviationMm: float
     slicerErrorMm: float
+    frame: Optional[int] = None
+    tile: Optional[int] = None
+
+    @property
+    def label(self) -> str:
+        """The file, with ``[frame N]`` or ``[tile N]`` (1-based) when a part of it was compared."""
+        if self.tile is not None:
+            return f"{self.file} [tile {self.tile + 1}]"
+        return self.file if self.frame is None else f"{self.file} [frame {self.frame + 1}]"
 
 
 def sliceDeviations(
@@ -90,7 +121,15 @@ def sliceDeviations(
     distances = np.linalg.norm(difference, axis=2).max(axis=1)
     componentErrors = np.abs(difference).max(axis=(1, 2))
     return [
-        SliceDeviation(k, header.file, header.instanceNumber, float(distances[k]), float(componentErrors[k]))
+        SliceDeviation(
+            k,
+            header.file,
+            header.instanceNumber,
+            float(distances[k]),
+            float(componentErrors[k]),
+            frame=header.frame,
+            tile=header.tile,
+        )
         for k, header in enumerate(slices)
     ]
 

@@ -51,6 +51,9 @@ class Kind(_StrEnum):
     mixedFrameOfReference = "mixedFrameOfReference"
     singleSlice = "singleSlice"
     multiFrame = "multiFrame"
+    mosaic = "mosaic"
+    unsupportedMosaic = "unsupportedMosaic"
+    seriesSplit = "seriesSplit"
     # How an image file lies on a DICOM series (``align``): the relation, best first ...
     sameGrid = "same-grid"
     sameGridReindexed = "same-grid-reindexed"
@@ -177,6 +180,11 @@ class Tolerances:
 
     pixelSpacingToleranceMm: float = 1e-4
     """Largest PixelSpacing difference (mm) from the first slice."""
+
+    mosaicProtocolToleranceMm: float = 0.01
+    """Largest distance (mm) between a Siemens mosaic tile's IPP and the one its protocol slice centre
+    (ASCCONV sSliceArray) gives before the two sources are said to disagree (they agree to 1e-6 mm on real
+    files; the protocol is written with about 6 significant digits)."""
 
     @classmethod
     def fromKeywords(cls, **keywords: float) -> "Tolerances":

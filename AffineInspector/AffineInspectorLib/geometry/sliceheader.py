@@ -10,20 +10,31 @@ import dataclasses
 import math
 from typing import Any, Callable, List, Optional, Sequence, Tuple, cast
 
+from .mosaic import MosaicFile
+
 
 @dataclasses.dataclass
 class SliceHeader:
-    """Geometry attributes of one slice: one file, or one frame of a multi-frame file.
+    """Geometry attributes of one slice: one file, one frame of a multi-frame file, or one tile of a mosaic.
 
     Vectors are in the DICOM patient frame (LPS), in mm. ``geometryProblems``
     lists, in plain words, why position, orientation or spacing is unusable;
-    the corresponding attribute is then ``None``.
+    the corresponding attribute is then ``None``. A de-mosaicked slice has
+    ``tile`` (its 0-based tile index, row-major from the top-left tile) and
+    ``mosaic`` (the file's :class:`~.mosaic.MosaicFile`, shared by its
+    tiles); its position is the tile's own and ``rows``/``columns`` the tile
+    size. A mosaic whose tiles cannot be placed gives one header with
+    ``mosaic.problem`` set and ``tile`` None.
     """
 
     file: str
     frame: Optional[int] = None
+    tile: Optional[int] = None
+    mosaic: Optional[MosaicFile] = None
     seriesInstanceUID: str = ""
     sopInstanceUID: str = ""
+    sopClassUID: str = ""
+    manufacturer: str = ""
     seriesDescription: str = ""
     seriesNumber: Optional[int] = None
     modality: str = ""
@@ -47,11 +58,14 @@ class SliceHeader:
     echoTime: Optional[float] = None
     acquisitionTime: str = ""
     diffusionBValue: Optional[float] = None
+    diffusionGradientOrientation: Optional[Tuple[float, float, float]] = None
     geometryProblems: List[str] = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
-        """The file name, with ``[frame N]`` (1-based, as DICOM counts frames) for a frame."""
+        """The file name, with ``[frame N]`` (1-based, as DICOM counts frames) for a frame, ``[tile N]`` for a tile."""
+        if self.tile is not None:
+            return f"{self.file} [tile {self.tile + 1}]"
         return self.file if self.frame is None else f"{self.file} [frame {self.frame + 1}]"
 
     @property
@@ -196,3 +210,16 @@ def optionalFloat(value: Any) -> Optional[float]:
         return number if math.isfinite(number) else None
     except (TypeError, ValueError):
         return None
+
+
+def optionalTriple(value: Any) -> Optional[Tuple[float, float, float]]:
+    """Three finite numbers (e.g. DiffusionGradientOrientation) as a tuple, else ``None``."""
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        numbers = [float(item) for item in value]
+    except (TypeError, ValueError):
+        return None
+    if len(numbers) != 3 or not all(math.isfinite(number) for number in numbers):
+        return None
+    return numbers[0], numbers[1], numbers[2]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Set, Tuple
+from operator import attrgetter
+from typing import Any, Callable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -17,19 +18,30 @@ from . import affines
 from .findings import Tolerances
 from .sliceheader import SliceHeader, orientationOf, pixelSpacingOf, positionOf
 
-REPEAT_ATTRIBUTES = (
-    ("temporalPosition", "TemporalPositionIdentifier"),
-    ("imageType", "ImageType"),
-    ("echoNumber", "EchoNumbers"),
-    ("echoTime", "EchoTime"),
-    ("triggerTime", "TriggerTime"),
-    ("diffusionBValue", "DiffusionBValue"),
-    ("acquisitionNumber", "AcquisitionNumber"),
-    ("acquisitionTime", "AcquisitionTime"),
-    ("file", "file"),
+
+def _diffusion(header: SliceHeader) -> Tuple[Optional[float], Optional[Tuple[float, float, float]]]:
+    return header.diffusionBValue, header.diffusionGradientOrientation
+
+
+REPEAT_ATTRIBUTES: Tuple[Tuple[str, Callable[[SliceHeader], object]], ...] = (
+    ("TemporalPositionIdentifier", attrgetter("temporalPosition")),
+    ("ImageType", attrgetter("imageType")),
+    ("EchoNumbers", attrgetter("echoNumber")),
+    ("EchoTime", attrgetter("echoTime")),
+    ("TriggerTime", attrgetter("triggerTime")),
+    ("DiffusionBValue", attrgetter("diffusionBValue")),
+    ("DiffusionGradientOrientation", attrgetter("diffusionGradientOrientation")),
+    ("DiffusionBValue + DiffusionGradientOrientation", _diffusion),
+    ("AcquisitionNumber", attrgetter("acquisitionNumber")),
+    ("AcquisitionTime", attrgetter("acquisitionTime")),
+    ("InstanceNumber", attrgetter("instanceNumber")),
+    ("file", attrgetter("file")),
 )
-"""``(SliceHeader attribute, DICOM keyword)`` that may tell apart images at one position (4D), in the order
-they are tried when naming what repeats."""
+"""``(what to call it, how to read it from a SliceHeader)`` for the attributes that may tell apart images at
+one position (4D), in the order they are tried when naming what repeats. Enhanced multi-frame values come
+from the per-frame functional groups (TemporalPositionIndex, FrameType, MREchoSequence, MRDiffusionSequence).
+Slicer's MultiVolumeImporter separates volumes by most of these too (and, as a last resort for GE, by
+InstanceNumber at each position)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,13 +50,16 @@ class SliceRow:
 
     ``index`` is the row's position in sorted order (the ``slice`` of the
     findings); ``k`` is the slice index of the 3D grid it belongs to (equal to
-    ``index`` unless positions repeat); ``volume`` which repeat it is at that
-    position (0 for 3D series). Positions are LPS mm. ``distance`` is along
+    ``index`` unless positions repeat); ``volume`` the volume of a 4D series
+    it belongs to, the rank of its ``repeatedBy`` value at that position (0
+    for 3D series; 1, 2, ... for duplicates). Positions are LPS mm. ``distance`` is along
     the unit slice normal from the first sorted slice; ``step`` the same from
     the previous position (``None`` for the first); ``tilt`` the angle
     (degrees) between that IPP step and the normal; ``affineError`` the
     distance (mm) between this slice's IPP and where ``IJKToLPS`` puts voxel
     ``(0, 0, k)``; ``flags`` the kinds of the findings on this slice.
+    ``frame`` is the 0-based frame of a multi-frame file, ``tile`` the
+    0-based tile of a mosaic (row-major from the top-left tile), else None.
     """
 
     index: int
@@ -59,6 +74,14 @@ class SliceRow:
     tilt: Optional[float]
     affineError: Optional[float] = None
     flags: Tuple[str, ...] = ()
+    tile: Optional[int] = None
+
+    @property
+    def part(self) -> str:
+        """``"frame N"`` or ``"tile N"`` (1-based) for a slice that is part of a file, else ``""``."""
+        if self.tile is not None:
+            return f"tile {self.tile + 1}"
+        return "" if self.frame is None else f"frame {self.frame + 1}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +114,9 @@ class Stack:
     ``groups`` lists, per position, the indices into ``ordered`` of the
     slices at that position (within ``duplicateToleranceMm``);
     ``positions`` is the first slice of each group (the 3D stack).
+    ``seriesTiltDeg`` is the angle (0 to 90 degrees) between ``IPP_last -
+    IPP_first`` and the slice normal; ``signedTiltDeg`` the same vectors in
+    dcm2niix's signed convention (:func:`.affines.signedTiltDegrees`).
     """
 
     ordered: Tuple[SliceHeader, ...]
@@ -105,6 +131,7 @@ class Stack:
     rows: Tuple[SliceRow, ...]
     maxAffineErrorMm: float
     seriesTiltDeg: Optional[float]
+    signedTiltDeg: Optional[float]
     instanceOrder: InstanceOrder
 
     @property
@@ -141,16 +168,15 @@ def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: T
     groups = positionGroups(sortedSlices, limits.duplicateToleranceMm)
     positions = tuple(sortedSlices[group[0]] for group in groups)
     numberOfVolumes, repeatedBy = repeats(sortedSlices, groups)
+    volumeOf = volumeIndices(sortedSlices, groups, repeatedBy)
     step = sliceStep(positions, unitNormal)
     IJKToLPS = affines.IJKToLPSFromDICOM(
         positionOf(positions[0]), orientationOf(reference), pixelSpacingOf(reference), step.vector
     )
-    rows, maxAffineErrorMm = _rows(sortedSlices, groups, unitNormal, IJKToLPS)
-    seriesTilt = (
-        affines.lineAngleDegrees(np.subtract(positionOf(positions[-1]), positionOf(positions[0])), unitNormal)
-        if len(positions) >= 2
-        else None
-    )
+    rows, maxAffineErrorMm = _rows(sortedSlices, groups, volumeOf, unitNormal, IJKToLPS)
+    span = np.subtract(positionOf(positions[-1]), positionOf(positions[0])) if len(positions) >= 2 else None
+    seriesTilt = affines.lineAngleDegrees(span, unitNormal) if span is not None else None
+    signedTilt = affines.signedTiltDegrees(span, orientationOf(reference)) if span is not None else None
     return Stack(
         ordered=sortedSlices,
         reference=reference,
@@ -164,7 +190,8 @@ def buildStack(ordered: Sequence[SliceHeader], reference: SliceHeader, limits: T
         rows=rows,
         maxAffineErrorMm=maxAffineErrorMm,
         seriesTiltDeg=seriesTilt,
-        instanceOrder=instanceOrderAlongK(rows, groups, numberOfVolumes),
+        signedTiltDeg=signedTilt,
+        instanceOrder=instanceOrderAlongK(rows, numberOfVolumes),
     )
 
 
@@ -191,10 +218,50 @@ def repeats(ordered: Sequence[SliceHeader], groups: Sequence[Sequence[int]]) -> 
         return 1, None
     volumes = counts.pop()
     atFirstPosition = [ordered[index] for index in groups[0]]
-    for attribute, keyword in REPEAT_ATTRIBUTES:
-        if len({getattr(header, attribute) for header in atFirstPosition}) == volumes:
+    for keyword, value in REPEAT_ATTRIBUTES:
+        if len({value(header) for header in atFirstPosition}) == volumes:
             return volumes, keyword
     return volumes, "unknown"
+
+
+def volumeIndices(
+    ordered: Sequence[SliceHeader], groups: Sequence[Sequence[int]], repeatedBy: Optional[str]
+) -> List[int]:
+    """Which volume each sorted slice belongs to: at each position, the rank of its ``repeatedBy`` value.
+
+    As Slicer's MultiVolumeImporter orders the frames of a 4D series (by the
+    value of the tag that tells them apart), so that volume ``v`` holds the
+    same time point (echo, b-value, ...) at every position whatever order the
+    files were found in. Ties, and a series whose repeats have no known tag,
+    keep the sorted order. 0 for every slice of a 3D series.
+    """
+    volumeOf = [0] * len(ordered)
+    read = dict(REPEAT_ATTRIBUTES).get(repeatedBy or "")
+    for group in groups:
+        members = sorted(group, key=lambda index: _orderKey(read(ordered[index])) if read else ())
+        for volume, index in enumerate(members):
+            volumeOf[index] = volume
+    return volumeOf
+
+
+def _orderKey(value: object) -> Tuple[Any, ...]:
+    """A sort key for a repeat value: numbers by value, text as text, tuples element-wise, ``None`` last."""
+    if value is None:
+        return (1,)
+    if isinstance(value, tuple):
+        return (0, tuple(_orderKey(item) for item in value))
+    if isinstance(value, (int, float)):
+        return (0, float(value))
+    return (0, str(value))
+
+
+def volumeSlices(stack: Stack) -> List[List[SliceHeader]]:
+    """The slices of each volume of the stack, in k order (one list for a 3D stack)."""
+    volumes: List[List[SliceHeader]] = [[] for _ in range(stack.numberOfVolumes)]
+    for row, header in zip(stack.rows, stack.ordered):
+        if row.volume < len(volumes):
+            volumes[row.volume].append(header)
+    return volumes
 
 
 def sliceStep(positions: Sequence[SliceHeader], unitNormal: np.ndarray) -> SliceStep:
@@ -217,7 +284,11 @@ def sliceStep(positions: Sequence[SliceHeader], unitNormal: np.ndarray) -> Slice
 
 
 def _rows(
-    ordered: Sequence[SliceHeader], groups: Sequence[Sequence[int]], unitNormal: np.ndarray, IJKToLPS: np.ndarray
+    ordered: Sequence[SliceHeader],
+    groups: Sequence[Sequence[int]],
+    volumeOf: Sequence[int],
+    unitNormal: np.ndarray,
+    IJKToLPS: np.ndarray,
 ) -> Tuple[Tuple[SliceRow, ...], float]:
     """The per-slice rows, and the largest ``affineError`` among them (mm)."""
     positions = np.asarray([positionOf(header) for header in ordered], dtype=float)
@@ -233,7 +304,8 @@ def _rows(
     rows: List[SliceRow] = []
     for index, header in enumerate(ordered):
         k = int(kOfRow[index])
-        volume = groups[k].index(index)
+        volume = volumeOf[index]
+        firstAtPosition = index == groups[k][0]  # the row that carries the position's step and tilt
         rows.append(
             SliceRow(
                 index=index,
@@ -241,11 +313,12 @@ def _rows(
                 volume=volume,
                 file=header.file,
                 frame=header.frame,
+                tile=header.tile,
                 instanceNumber=header.instanceNumber,
                 position=positionOf(header),
                 distance=distances[index],
-                step=steps[k] if volume == 0 else 0.0,
-                tilt=tilts[k] if volume == 0 else None,
+                step=steps[k] if firstAtPosition else 0.0,
+                tilt=tilts[k] if firstAtPosition else None,
                 affineError=errors[index],
             )
         )
@@ -285,13 +358,11 @@ def instanceNumberTrend(numbers: Sequence[Optional[int]]) -> Tuple[str, Optional
     return "notSpatial", breaking, trend > 0
 
 
-def instanceOrderAlongK(
-    rows: Sequence[SliceRow], groups: Sequence[Sequence[int]], numberOfVolumes: int
-) -> InstanceOrder:
+def instanceOrderAlongK(rows: Sequence[SliceRow], numberOfVolumes: int) -> InstanceOrder:
     """:func:`instanceNumberTrend` for each volume of the stack on its own; the first non-spatial one wins."""
     trends: Set[str] = set()
     for volume in range(numberOfVolumes):
-        sequence = [rows[group[volume]] for group in groups if volume < len(group)]
+        sequence = [row for row in rows if row.volume == volume]
         order, breaking, rising = instanceNumberTrend([row.instanceNumber for row in sequence])
         if order == "notSpatial":
             assert breaking is not None  # instanceNumberTrend names the breaking position whenever it says notSpatial

@@ -31,7 +31,13 @@ from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
-from .dicomcheck import DICOMSource, dicomSlices
+from .dicomcheck import (
+    NUMBER_OF_VOLUMES_ATTRIBUTE,
+    REPEATED_BY_ATTRIBUTE,
+    VOLUME_ATTRIBUTE,
+    DICOMSource,
+    dicomSlices,
+)
 from .nodes import ijkToRAS
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -64,6 +70,9 @@ class StandaloneHost:
         self._instanceFiles: Dict[str, str] = {}
         self.unreadable: List[Finding] = []
         self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why Slicer's reader could not load it
+        # Per series of the last loadInspection, in its order: the nodes loaded, or why none was.
+        self.seriesNodes: List[List[Any]] = []
+        self.seriesErrors: List[str] = []
         if setGlobalScene and getattr(slicer, "mrmlScene", None) is None:
             slicer.mrmlScene = self.scene  # so that slicer.util.getNode and friends work, as in Slicer
 
@@ -91,22 +100,58 @@ class StandaloneHost:
         return self.loadInspection(inspectPaths(list(paths), progressCallback=progressCallback), regularize=regularize)
 
     def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List[Any]:
-        """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`)."""
+        """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`).
+
+        A 3D series is one node. A 4D series whose volumes are in separate
+        files (classic 4D, one enhanced or mosaic file per time point) is one
+        node per volume, as Slicer's multi-volume / volume-sequence loadable
+        gives it (MultiVolumeImporterPlugin: the files of each value of the
+        repeating tag, loaded by the scalar-volume plugin). A 4D series whose
+        volumes share files (one enhanced file holding every frame) is one
+        node of all frames in stored order: no Slicer loadable splits a file.
+        Nodes per series are in :attr:`seriesNodes`, failures in
+        :attr:`seriesErrors` (and :attr:`loadErrors` by SeriesInstanceUID).
+        """
         self.unreadable = list(result.unreadableFiles)
+        self.seriesNodes, self.seriesErrors = [], []
         nodes = []
         for series in result.series:
+            loaded: List[Any] = []
+            error = ""
             if not series.files or series.IJKToLPS is None:
-                self.loadErrors[series.seriesInstanceUID] = "no slice with usable geometry: not loaded"
-                continue
-            try:
-                nodes.append(self._loadSeries(series, regularize=regularize))
-            except GeometryError as error:  # one unreadable series does not stop the others
-                self.loadErrors[series.seriesInstanceUID] = str(error)
+                error = "no slice with usable geometry: not loaded"
+            else:
+                try:
+                    loaded = self._loadSeries(series, regularize=regularize)
+                except GeometryError as failure:  # one unreadable series does not stop the others
+                    error = str(failure)
+            if error:
+                self.loadErrors[series.seriesInstanceUID] = error
+            self.seriesNodes.append(loaded)
+            self.seriesErrors.append(error)
+            nodes.extend(loaded)
         return nodes
 
-    def _loadSeries(self, series: SeriesGeometry, *, regularize: bool) -> Any:
-        """The new scalar volume node of one series."""
-        files = list(series.files)  # Slicer's sort order (the engine's port of getSortedImageFiles)
+    def _loadSeries(self, series: SeriesGeometry, *, regularize: bool) -> List[Any]:
+        """The new scalar volume node(s) of one series: one, or one per volume of a 4D series (see loadInspection)."""
+        volumes = series.volumeFiles
+        separate = len(volumes) > 1 and len({path for files in volumes for path in files}) == sum(map(len, volumes))
+        if not separate:
+            return [self._loadFiles(series, list(series.files), regularize=regularize)]
+        nodes = []
+        for index, files in enumerate(volumes):
+            node = self._loadFiles(series, files, regularize=regularize, volume=index)
+            nodes.append(node)
+        return nodes
+
+    def _loadFiles(
+        self, series: SeriesGeometry, files: List[str], *, regularize: bool, volume: Optional[int] = None
+    ) -> Any:
+        """One scalar volume node from ``files`` (Slicer's sort order), as the scalar-volume plugin loads them.
+
+        ``volume`` is the index of the volume of a 4D series these files hold
+        (None: the whole series); the node's name and attributes say so.
+        """
         reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
         reader.SetArchetype(files[0])
         for path in files:
@@ -130,17 +175,26 @@ class StandaloneHost:
         change.Update()
         image = vtk.vtkImageData()
         image.DeepCopy(change.GetOutput())
-        name = self.scene.GenerateUniqueName(_seriesName(series))
-        node = self.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+        name = _seriesName(series)
+        if volume is not None:
+            name += f" [volume {volume + 1}/{series.numberOfVolumes}]"
+        node = self.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
         node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
         node.CreateDefaultDisplayNodes()
-        uids = [uid or "Unknown" for uid in series.instanceUIDs]
+        uidOfFile = dict(zip(series.files, series.instanceUIDs))
+        uids = [uidOfFile.get(path) or "Unknown" for path in files]
         for path, uid in zip(files, uids):
             if uid != "Unknown":
                 self._instanceFiles[uid] = path
         node.SetAttribute("DICOM.instanceUIDs", " ".join(uids))
         node.SetAttribute("DICOM.seriesInstanceUID", series.seriesInstanceUID)
+        if series.numberOfVolumes > 1:
+            # The 4D context a per-volume node cannot know from its own files (see dicomcheck.crossCheckVolume).
+            node.SetAttribute(NUMBER_OF_VOLUMES_ATTRIBUTE, str(series.numberOfVolumes))
+            node.SetAttribute(REPEATED_BY_ATTRIBUTE, series.repeatedBy or "unknown")
+            if volume is not None:
+                node.SetAttribute(VOLUME_ATTRIBUTE, str(volume))
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
         return node

@@ -221,7 +221,7 @@ def sliceTable(check: Optional[CrossCheck]) -> SliceTable:
         rows.append(
             (
                 str(row.k) + (f".{row.volume}" if repeated else ""),
-                os.path.basename(row.file) + ("" if row.frame is None else f" [frame {row.frame + 1}]"),
+                os.path.basename(row.file) + (f" [{row.part}]" if row.part else ""),
                 "" if row.instanceNumber is None else str(row.instanceNumber),
                 "{:.3f}, {:.3f}, {:.3f}".format(*row.position),
                 f"{row.distance:.3f}",
@@ -237,9 +237,12 @@ def sliceTable(check: Optional[CrossCheck]) -> SliceTable:
 
 
 def _deviationsByRow(deviations: Sequence[SliceDeviation], rows: Sequence[SliceRow]) -> List[Optional[float]]:
-    if len(deviations) != len(rows) or any(d.file != r.file for d, r in zip(deviations, rows)):
+    """Each row's deviation, matched by file, frame and tile: the reader's k order (stored frames, one mosaic
+    image per file) need not be the rows' sorted order."""
+    byPart = {(d.file, d.frame, d.tile): d.deviationMm for d in deviations}
+    if len(byPart) != len(deviations):
         return [None] * len(rows)
-    return [deviation.deviationMm for deviation in deviations]
+    return [byPart.get((row.file, row.frame, row.tile)) for row in rows]
 
 
 # --------------------------------------------------------------------------- plot
