@@ -237,14 +237,3 @@ def _readMetaImage(path: str) -> ImageFile:
         + _reshapeLine(size, shape),
         _loader=load,
     )
-
-
-def describeHeader(image: ImageFile) -> List[str]:
-    """A few lines on what the header says (used by the text report)."""
-    header = image.header
-    lines = [
-        f"{image.path}: {image.format}, shape {image.shape} (file order), {image.dataType}; matrix: {header.source}"
-    ]
-    if header.sformCode or header.qformCode:
-        lines.append(f"  sform code {header.sformCode}, qform code {header.qformCode}")
-    return lines
