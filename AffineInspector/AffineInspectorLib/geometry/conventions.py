@@ -499,6 +499,37 @@ def freesurferTkr(shape: Sequence[int], voxelSizes: Sequence[float]) -> np.ndarr
     )
 
 
+def freesurferVox2RAS(
+    directions: npt.ArrayLike, voxelSizes: Sequence[float], centre: Sequence[float], shape: Sequence[int]
+) -> np.ndarray:
+    """FreeSurfer's vox2ras of an MGH/MGZ header (``MRIxfmCRS2XYZ``): the file's voxel (i, j, k) -> scanner RAS mm.
+
+    ``directions``: the direction cosines of i, j, k as the columns of a 3x3 (the header's ``Mdc`` field
+    transposed); ``voxelSizes``: ``delta``; ``centre``: ``Pxyz_c`` (c_ras), the RAS position of the voxel
+    ``shape / 2``. ``M = Mdc . diag(delta)``, ``t = c_ras - M . shape / 2`` (nibabel ``MGHHeader.get_affine``,
+    which computes M in float32; here everything is float64 of the header's float32 values).
+
+    Examples
+    --------
+    A conformed volume (LIA, 1 mm, 256^3) centred at 0 is its own tkr matrix:
+
+    >>> lia = np.array([[-1.0, 0, 0], [0, 0, 1], [0, -1, 0]])
+    >>> bool(np.array_equal(freesurferVox2RAS(lia, [1, 1, 1], [0, 0, 0], [256] * 3), freesurferTkr([256] * 3, [1] * 3)))
+    True
+    """
+    cosines = np.asarray(directions, dtype=float)
+    if cosines.shape != (3, 3):
+        raise ValueError(f'Argument "directions" must be 3x3, not of shape {cosines.shape}.')
+    for name, values in (("voxelSizes", voxelSizes), ("centre", centre), ("shape", shape)):
+        if len(values) != 3:
+            raise ValueError(f'Argument "{name}" must have length 3.')
+    linear = cosines * np.asarray(voxelSizes, dtype=float)
+    matrix = np.eye(4)
+    matrix[:3, :3] = linear
+    matrix[:3, 3] = np.asarray(centre, dtype=float) - linear @ (np.asarray(shape, dtype=float) / 2)
+    return matrix
+
+
 def aimsReorientation(voxelToRAS: npt.ArrayLike, shape: Sequence[int]) -> Tuple[np.ndarray, Tuple[int, int, int]]:
     """``(file index -> AIMS index, file axis of each AIMS axis)``: how AIMS reorders voxels into L, P, I.
 
