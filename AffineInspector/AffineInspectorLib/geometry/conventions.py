@@ -77,8 +77,10 @@ class VolumeHeader:
     ``shape``: sizes along the file's (i, j, k). ``pixdim``: the header's voxel sizes (NIfTI pixdim[1:4]; for
     DICOM the column lengths of IJKToLPS). ``sform`` (voxel -> RAS mm) with ``sformCode``; the qform as the
     header stores it: ``quaternion`` (b, c, d), ``qoffset`` (x, y, z, RAS mm), ``qfac`` (pixdim[0]: -1
-    reverses k) and ``qformCode``. ``IJKToLPS``: the voxel -> LPS matrix of a DICOM series (Slicer IJK), None
-    for a file. ``kind``: "DICOM series", "NIfTI-1", "NIfTI-2" or the reader that gave the record.
+    reverses k) and ``qformCode``. ``IJKToLPS``: the voxel -> LPS matrix of a DICOM series (Slicer IJK) or of
+    a file format with one matrix (MGH, NRRD, MetaImage, ...: :func:`headerFromIJKToLPS`), None for a NIfTI
+    file. ``kind``: "DICOM series", "NIfTI-1", "NIfTI-2", "MGH", "NRRD", "MetaImage" or the reader that gave
+    the record.
     """
 
     path: str
@@ -267,7 +269,8 @@ def _rotationToQuaternion(rotation: np.ndarray) -> Tuple[float, float, float, fl
 def headerFromIJKToLPS(
     path: str, IJKToLPS: npt.ArrayLike, dimensions: Sequence[int], spacing: Optional[Sequence[float]] = None
 ) -> VolumeHeader:
-    """The header a DICOM series' geometry amounts to, index order Slicer IJK.
+    """The header a DICOM series' geometry amounts to, index order Slicer IJK; also the header of a file format
+    whose only matrix is voxel -> LPS (MGH, NRRD, MetaImage, ...), index order the file's.
 
     ``spacing``: the voxel sizes programs record, (PixelSpacing[1], PixelSpacing[0], slice step); default the
     column lengths. IOP cosines in a file are decimal strings, rarely unit vectors to the last digit: ITK
