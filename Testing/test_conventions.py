@@ -27,7 +27,7 @@ from nibabel.affines import from_matvec
 
 from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom import transformfiles
-from AffineInspectorLib.dicom.imageheader import readVolumeHeader
+from AffineInspectorLib.dicom.imagefiles import readVolumeHeader
 from AffineInspectorLib.geometry import affines, conventions
 from AffineInspectorLib.geometry.errors import GeometryError
 from conftest import case

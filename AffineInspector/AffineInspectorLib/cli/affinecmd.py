@@ -1,8 +1,9 @@
 """``affine-inspector affine PATH``: the voxel-to-world matrix of one volume in every program's convention.
 
-PATH is a DICOM file/folder (first series; Slicer IJK) or an image file (NIfTI, or anything SimpleITK reads;
-the FILE's own voxel order). ``--to OTHER`` maps PATH's voxels to OTHER's voxels (each in its own file
-order) through the world both are placed in, and says whether that is a reordering or needs interpolation.
+PATH is a DICOM file/folder (first series; Slicer IJK) or an image file (NIfTI, MGH, NRRD, MetaImage, or anything
+else SimpleITK reads: :func:`..dicom.imagefiles.readVolumeHeader`; the FILE's own voxel order). ``--to OTHER`` maps
+PATH's voxels to OTHER's voxels (each in its own file order) through the world both are placed in, and says
+whether that is a reordering or needs interpolation.
 ``--trm/--spm-mat/--flirt/--tfm OUT`` write the matrix the command printed: the one convention chosen with
 ``--convention``, or, with ``--to``, the transform from PATH to OTHER in that convention's spaces (for
 ``fsl`` the FLIRT matrix, for ``aims`` the .trm between the two AIMS referentials) or, without a convention,
@@ -21,7 +22,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from ..dicom import transformfiles
-from ..dicom.imageheader import readVolumeHeader
+from ..dicom.imagefiles import readVolumeHeader
 from ..geometry import conventions
 from ..geometry.conventions import ConventionMatrix, VolumeHeader, VoxelMapping
 from ..geometry.formats import formatMatrix

@@ -11,7 +11,8 @@ import tempfile
 from typing import List
 
 from ..dicom import aligner
-from ..dicom.imagefiles import READ_EXTENSIONS, WRITE_EXTENSIONS
+from ..dicom.imagefiles import READ_EXTENSIONS
+from ..dicom.imagewriters import WRITE_EXTENSIONS
 from ..geometry.alignment import SAME_GRID_TOLERANCE_MM
 from ..geometry.errors import GeometryError
 from . import common

@@ -32,7 +32,8 @@ from ..geometry.errors import GeometryError
 from ..geometry.findings import ERROR, INFO, WARNING, Finding, Kind, Severity
 from ..geometry.mistakes import Mistake, diagnose
 from .headers import readSliceHeaders
-from .imagefiles import ImageFile, readImageFile, refuseOutput, writeVolume
+from .imagefiles import ImageFile, readImageFile
+from .imagewriters import refuseOutput, writeVolume
 from .series import SeriesGeometry, inspectPaths
 
 INTERPOLATIONS = ("nearest", "linear")

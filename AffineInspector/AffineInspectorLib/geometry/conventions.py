@@ -77,8 +77,10 @@ class VolumeHeader:
     ``shape``: sizes along the file's (i, j, k). ``pixdim``: the header's voxel sizes (NIfTI pixdim[1:4]; for
     DICOM the column lengths of IJKToLPS). ``sform`` (voxel -> RAS mm) with ``sformCode``; the qform as the
     header stores it: ``quaternion`` (b, c, d), ``qoffset`` (x, y, z, RAS mm), ``qfac`` (pixdim[0]: -1
-    reverses k) and ``qformCode``. ``IJKToLPS``: the voxel -> LPS matrix of a DICOM series (Slicer IJK), None
-    for a file. ``kind``: "DICOM series", "NIfTI-1", "NIfTI-2" or the reader that gave the record.
+    reverses k) and ``qformCode``. ``IJKToLPS``: the voxel -> LPS matrix of a DICOM series (Slicer IJK) or of
+    a file format with one matrix (MGH, NRRD, MetaImage, ...: :func:`headerFromIJKToLPS`), None for a NIfTI
+    file. ``kind``: "DICOM series", "NIfTI-1", "NIfTI-2", "MGH", "NRRD", "MetaImage" or the reader that gave
+    the record.
     """
 
     path: str
@@ -267,7 +269,8 @@ def _rotationToQuaternion(rotation: np.ndarray) -> Tuple[float, float, float, fl
 def headerFromIJKToLPS(
     path: str, IJKToLPS: npt.ArrayLike, dimensions: Sequence[int], spacing: Optional[Sequence[float]] = None
 ) -> VolumeHeader:
-    """The header a DICOM series' geometry amounts to, index order Slicer IJK.
+    """The header a DICOM series' geometry amounts to, index order Slicer IJK; also the header of a file format
+    whose only matrix is voxel -> LPS (MGH, NRRD, MetaImage, ...), index order the file's.
 
     ``spacing``: the voxel sizes programs record, (PixelSpacing[1], PixelSpacing[0], slice step); default the
     column lengths. IOP cosines in a file are decimal strings, rarely unit vectors to the last digit: ITK
@@ -497,6 +500,37 @@ def freesurferTkr(shape: Sequence[int], voxelSizes: Sequence[float]) -> np.ndarr
     return np.array(
         [[-dx, 0, 0, dx * nx / 2], [0, 0, dz, -dz * nz / 2], [0, -dy, 0, dy * ny / 2], [0, 0, 0, 1]], dtype=float
     )
+
+
+def freesurferVox2RAS(
+    directions: npt.ArrayLike, voxelSizes: Sequence[float], centre: Sequence[float], shape: Sequence[int]
+) -> np.ndarray:
+    """FreeSurfer's vox2ras of an MGH/MGZ header (``MRIxfmCRS2XYZ``): the file's voxel (i, j, k) -> scanner RAS mm.
+
+    ``directions``: the direction cosines of i, j, k as the columns of a 3x3 (the header's ``Mdc`` field
+    transposed); ``voxelSizes``: ``delta``; ``centre``: ``Pxyz_c`` (c_ras), the RAS position of the voxel
+    ``shape / 2``. ``M = Mdc . diag(delta)``, ``t = c_ras - M . shape / 2`` (nibabel ``MGHHeader.get_affine``,
+    which computes M in float32; here everything is float64 of the header's float32 values).
+
+    Examples
+    --------
+    A conformed volume (LIA, 1 mm, 256^3) centred at 0 is its own tkr matrix:
+
+    >>> lia = np.array([[-1.0, 0, 0], [0, 0, 1], [0, -1, 0]])
+    >>> bool(np.array_equal(freesurferVox2RAS(lia, [1, 1, 1], [0, 0, 0], [256] * 3), freesurferTkr([256] * 3, [1] * 3)))
+    True
+    """
+    cosines = np.asarray(directions, dtype=float)
+    if cosines.shape != (3, 3):
+        raise ValueError(f'Argument "directions" must be 3x3, not of shape {cosines.shape}.')
+    for name, values in (("voxelSizes", voxelSizes), ("centre", centre), ("shape", shape)):
+        if len(values) != 3:
+            raise ValueError(f'Argument "{name}" must have length 3.')
+    linear = cosines * np.asarray(voxelSizes, dtype=float)
+    matrix = np.eye(4)
+    matrix[:3, :3] = linear
+    matrix[:3, 3] = np.asarray(centre, dtype=float) - linear @ (np.asarray(shape, dtype=float) / 2)
+    return matrix
 
 
 def aimsReorientation(voxelToRAS: npt.ArrayLike, shape: Sequence[int]) -> Tuple[np.ndarray, Tuple[int, int, int]]:

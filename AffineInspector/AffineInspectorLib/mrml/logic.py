@@ -22,7 +22,7 @@ import slicer
 import vtk
 
 from ..dicom import aligner
-from ..dicom.imagefiles import refuseEmpty
+from ..dicom.imagewriters import refuseEmpty
 from ..dicom.series import SeriesGeometry, analyseSeries
 from ..geometry import affines, crosscheck
 from ..geometry.alignment import SAME_GRID_TOLERANCE_MM

@@ -13,7 +13,8 @@ import os
 from typing import Any, Callable, List, Optional, Tuple
 
 from ..dicom.aligner import AlignmentResult, defaultInterpolation, textReport
-from ..dicom.imagefiles import READ_EXTENSIONS, WRITE_EXTENSIONS, readImageFile
+from ..dicom.imagefiles import READ_EXTENSIONS, readImageFile
+from ..dicom.imagewriters import WRITE_EXTENSIONS
 from ..geometry.errors import GeometryError
 from ..mrml.nodes import volumeNodes
 from .qtcompat import PYTHONQT, qt

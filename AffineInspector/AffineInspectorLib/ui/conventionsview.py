@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from ..dicom.imageheader import headerFromSeries, readVolumeHeader
+from ..dicom.imagefiles import headerFromSeries, readVolumeHeader
 from ..geometry import affines, conventions
 from ..geometry.errors import GeometryError
 from .qtcompat import qt
