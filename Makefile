@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := build/sample
 
-.PHONY: demo test lint bench bench-panel screenshots clean
+.PHONY: demo test lint bench bench-panel screenshots pythonqt clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ bench-panel: $(BIN)/affine-inspector
 
 screenshots: $(BIN)/affine-inspector
 	$(BIN)/python Screenshots/makeScreenshots.py
+
+# The PythonQt host (Testing/pythonqt/README.md): built once into a cache outside the repository.
+PYTHONQT_BUILD := $(BIN)/python Testing/pythonqt/buildHost.py
+
+pythonqt: $(BIN)/affine-inspector
+	$(PYTHONQT_BUILD)
 
 clean:
 	rm -rf $(VENV) build
