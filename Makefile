@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := build/sample
 
-.PHONY: demo test lint bench bench-panel screenshots pythonqt clean
+.PHONY: demo test lint bench bench-panel screenshots pythonqt test-pythonqt clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,14 @@ screenshots: $(BIN)/affine-inspector
 
 # The PythonQt host (Testing/pythonqt/README.md): built once into a cache outside the repository.
 PYTHONQT_BUILD := $(BIN)/python Testing/pythonqt/buildHost.py
+# Tests run inside the host; override to run others, e.g. make test-pythonqt PYTHONQT_TESTS=Testing/test_panel.py
+PYTHONQT_TESTS ?= Testing/pythonqt
 
 pythonqt: $(BIN)/affine-inspector
 	$(PYTHONQT_BUILD)
+
+test-pythonqt: $(BIN)/affine-inspector
+	host=$$($(PYTHONQT_BUILD)) && QT_QPA_PLATFORM=offscreen "$$host" --venv $(VENV) -m pytest $(PYTHONQT_TESTS)
 
 clean:
 	rm -rf $(VENV) build
