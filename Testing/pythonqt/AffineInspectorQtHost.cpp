@@ -8,11 +8,13 @@
 // SystemExit code, 1 for an uncaught exception, 0 otherwise.
 //
 // --venv DIR (default: $VIRTUAL_ENV) makes Python start as DIR/bin/python
-// would, so the virtual environment's site-packages are importable. The host
-// then puts itself in sys.executable (exporting VIRTUAL_ENV), so that a child
-// started with sys.executable is again this host in the same environment, and
-// so that CTK's qt module, which skips every kit when the name of
-// sys.executable contains "python", loads as it does in SlicerApp-real.
+// would, so the virtual environment's site-packages are importable, and puts
+// DIR/bin first on PATH as activating it does (its console scripts, such as
+// dcm2niix, are found). The host then puts itself in sys.executable
+// (exporting VIRTUAL_ENV), so that a child started with sys.executable is
+// again this host in the same environment, and so that CTK's qt module, which
+// skips every kit when the name of sys.executable contains "python", loads as
+// it does in SlicerApp-real.
 
 // PythonQt.h includes Python.h, which must come before the Qt headers.
 #include <PythonQt.h>
@@ -20,6 +22,7 @@
 
 #include <QApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 
 #include <cstdio>
@@ -127,6 +130,12 @@ int main(int argc, char** argv)
       return 2;
     }
     qputenv("VIRTUAL_ENV", venv.toLocal8Bit());
+    const QByteArray path = qgetenv("PATH");
+    const QByteArray venvBin = QFile::encodeName(venv + "/bin");
+    if (!path.startsWith(venvBin + ":"))
+    {
+      qputenv("PATH", path.isEmpty() ? venvBin : venvBin + ":" + path);
+    }
     if (failed(PyConfig_SetBytesString(&config, &config.executable, venvPython.toLocal8Bit().constData()), &config,
           &exitCode))
     {
