@@ -36,7 +36,7 @@ screenshots: $(BIN)/affine-inspector
 # The PythonQt host (Testing/pythonqt/README.md): built once into a cache outside the repository.
 PYTHONQT_BUILD := $(BIN)/python Testing/pythonqt/buildHost.py
 # Tests run inside the host; override to run others, e.g. make test-pythonqt PYTHONQT_TESTS=Testing/test_panel.py
-PYTHONQT_TESTS ?= Testing/pythonqt
+PYTHONQT_TESTS ?= Testing/pythonqt Testing/test_slicerenv.py
 
 pythonqt: $(BIN)/affine-inspector
 	$(PYTHONQT_BUILD)
