@@ -52,7 +52,8 @@ STAND_INS: Dict[str, str] = {
     "vtkITK": "Slicer imports vtkITK as a top-level module; slicer-core ships it as slicer_core.vtkITK",
     "DICOMLib": "its __init__ imports the DICOM browser's modules, absent here; only DICOMUtils and DICOMPlugin load",
     "DICOMLib.DICOMExportScalarVolume": "imported by the scalar-volume plugin for export only; not in the shared tree",
-    "slicer.app": "qSlicerApplication: testing mode (no modal boxes; tryWithErrorDisplay re-raises), cursor, app logic",
+    "slicer.app": "qSlicerApplication: testing mode (no modal boxes; tryWithErrorDisplay re-raises), cursor, app logic,"
+    " moduleManager() (ScriptedLoadableModuleWidget connects to its moduleAboutToBeUnloaded(QString) signal)",
     "slicer.dicomDatabase": "ctkDICOMDatabase: the tag values of files, read with pydicom on first use",
     "slicer.mrmlScene": "the scene the application owns",
     "slicer.modules": "the module registry: volumes and colors logics, dicomPlugins, DICOMInstance",
@@ -171,6 +172,7 @@ class Application:
     def __init__(self, qt, applicationLogic, temporaryPath: str):
         self._qt = qt
         self._applicationLogic = applicationLogic
+        self._moduleManager = None
         self.temporaryPath = temporaryPath
 
     def testingEnabled(self) -> bool:
@@ -190,6 +192,19 @@ class Application:
     def restoreOverrideCursor(self) -> None:
         if self._qt.QApplication.instance() is not None:
             self._qt.QApplication.restoreOverrideCursor()
+
+    def moduleManager(self):
+        """qSlicerModuleManager's one signal that ScriptedLoadableModuleWidget connects to by its C++ signature."""
+        if self._moduleManager is None:
+            if not PYTHONQT:
+                raise NotImplementedError("slicer.app.moduleManager(): Slicer's widget code needs the PythonQt host")
+            from PythonQt.QtCore import Signal
+
+            class ModuleManager(self._qt.QObject):
+                moduleAboutToBeUnloaded = Signal("QString")
+
+            self._moduleManager = ModuleManager()
+        return self._moduleManager
 
     def topLevelWidgets(self) -> list:
         """slicer.util.mainWindow() looks for "qSlicerMainWindow" here; there is none."""

@@ -120,6 +120,45 @@ def test_scripted_loadable_module_and_logic(environment, tmp_path):
     assert ScriptedLoadableModuleLogic().getParameterNode().IsA("vtkMRMLScriptedModuleNode")
 
 
+@pytest.mark.skipif(not slicerenv.PYTHONQT, reason="Slicer's widget code reads Qt properties: PythonQt host only")
+def test_scripted_loadable_module_widget_and_gui_connectors(environment):
+    """The widget base class sets up on a parent widget, parameterNodeWrapper binds Qt widgets both ways, and
+    cleanup() runs when the module manager announces the module's unloading."""
+    import qt
+    from slicer.parameterNodeWrapper import parameterNodeWrapper
+    from slicer.ScriptedLoadableModule import ScriptedLoadableModuleWidget
+
+    @parameterNodeWrapper
+    class Parameters:
+        sliceCount: int = 3
+
+    class ExampleWidget(ScriptedLoadableModuleWidget):
+        def setup(self):
+            ScriptedLoadableModuleWidget.setup(self)
+            self.spinBox = qt.QSpinBox()
+            self.spinBox.setProperty("SlicerParameterName", "sliceCount")
+            self.layout.addWidget(self.spinBox)
+            self.cleanedUp = False
+
+        def cleanup(self):
+            self.cleanedUp = True
+
+    parent = qt.QWidget()
+    parent.setLayout(qt.QVBoxLayout())
+    widget = ExampleWidget(parent)
+    widget.setup()
+    parameters = Parameters(slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScriptedModuleNode"))
+    parameters.connectGui(widget.parent)
+    assert widget.spinBox.value == 3
+    widget.spinBox.setValue(7)
+    assert parameters.sliceCount == 7
+    parameters.sliceCount = 9
+    assert widget.spinBox.value == 9
+    slicer.app.moduleManager().moduleAboutToBeUnloaded.emit("Example")
+    assert widget.cleanedUp
+    parent.deleteLater()
+
+
 def test_ctk_classes_are_names_only(environment):
     import ctk
 
