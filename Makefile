@@ -17,12 +17,13 @@ demo: $(BIN)/affine-inspector
 	$(BIN)/affine-inspector sample $(SAMPLE)
 	$(BIN)/affine-inspector inspect $(SAMPLE)
 
-test: $(BIN)/affine-inspector
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest
 
+# ruff, then mypy on AffineInspectorLib (configured in pyproject.toml: [tool.mypy]).
 lint: $(BIN)/affine-inspector
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(BIN)/affine-inspector
 	$(BIN)/python benchmarks/bench_scan.py

@@ -32,7 +32,7 @@ try:
 except ImportError:  # Slicer bundles numpy and pydicom but not nibabel
     slicer.util.pip_install("nibabel")
 
-from AffineInspectorLib.mrmllogic import VolumeGeometryLogic  # noqa: E402
+from AffineInspectorLib.mrml.logic import VolumeGeometryLogic  # noqa: E402
 
 README_URL = "https://github.com/affine-inspector/SlicerAffineInspector#readme"
 
@@ -57,7 +57,7 @@ class AffineInspector(ScriptedLoadableModule):
 
 
 class AffineInspectorWidget(ScriptedLoadableModuleWidget):
-    """Thin: loads Resources/UI/AffineInspector.ui and hands it to AffineInspectorLib.panel.AffineInspectorPanel,
+    """Thin: loads Resources/UI/AffineInspector.ui and hands it to AffineInspectorLib.ui.panel.AffineInspectorPanel,
     the same panel class the standalone window uses (it observes the scene and fills the widgets)."""
 
     def __init__(self, parent=None):
@@ -67,7 +67,7 @@ class AffineInspectorWidget(ScriptedLoadableModuleWidget):
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
-        from AffineInspectorLib.panel import AffineInspectorPanel
+        from AffineInspectorLib.ui.panel import AffineInspectorPanel
 
         self.logic = AffineInspectorLogic()
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/AffineInspector.ui"))
@@ -96,7 +96,7 @@ class AffineInspectorWidget(ScriptedLoadableModuleWidget):
 
 
 class AffineInspectorLogic(ScriptedLoadableModuleLogic, VolumeGeometryLogic):
-    """The module logic: :class:`AffineInspectorLib.mrmllogic.VolumeGeometryLogic` on ``slicer.mrmlScene``
+    """The module logic: :class:`AffineInspectorLib.mrml.logic.VolumeGeometryLogic` on ``slicer.mrmlScene``
     with ``slicer.dicomDatabase`` as DICOM source."""
 
     def __init__(self):
@@ -107,7 +107,7 @@ class AffineInspectorLogic(ScriptedLoadableModuleLogic, VolumeGeometryLogic):
 class AffineInspectorTest(ScriptedLoadableModuleTest):
     """Writes DICOM series with pydicom, imports them into a temporary DICOM database, loads and checks them.
 
-    The checks are ``AffineInspectorLib.scenario.runScenario``, the same code
+    The checks are ``AffineInspectorLib.mrml.scenario.runScenario``, the same code
     the pytest suite runs on slicer-core.
     """
 
@@ -121,8 +121,8 @@ class AffineInspectorTest(ScriptedLoadableModuleTest):
     def test_scenario(self):
         from DICOMLib import DICOMUtils
 
-        from AffineInspectorLib.scenario import runScenario
-        from AffineInspectorLib.series import inspectPaths
+        from AffineInspectorLib.dicom.series import inspectPaths
+        from AffineInspectorLib.mrml.scenario import runScenario
 
         def loadFolder(folder):
             DICOMUtils.importDicom(folder, slicer.dicomDatabase)

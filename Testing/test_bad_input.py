@@ -9,10 +9,10 @@ import shutil
 import pydicom
 import pytest
 
-from AffineInspectorLib import synthetic
-from AffineInspectorLib.fastreader import readSliceHeaderFast
-from AffineInspectorLib.headers import readSliceHeaders
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom import synthetic
+from AffineInspectorLib.dicom.fastreader import readSliceHeaderFast
+from AffineInspectorLib.dicom.headers import readSliceHeaders
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import case, treeDigest
 
 PYDICOM_FILES = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
@@ -23,9 +23,9 @@ def test_every_pydicom_test_file_is_inspected_without_exception():
     paths = sorted(p for p in glob.glob(os.path.join(PYDICOM_FILES, "**", "*"), recursive=True) if os.path.isfile(p))
     assert len(paths) > 100
     result = inspectPaths([PYDICOM_FILES])
-    accounted = {f.file for f in result.unreadable} | {path for s in result.series for path in s.files}
+    accounted = {f.file for f in result.unreadableFiles} | {path for s in result.series for path in s.files}
     leftOut = {
-        f.file for s in result.series for f in s.warnings if f.kind in ("missingGeometry", "orientationMismatch")
+        f.file for s in result.series for f in s.findings if f.kind in ("missingGeometry", "orientationMismatch")
     }
     assert set(paths) == accounted | leftOut, "every file is either a slice or reported"
     assert treeDigest(PYDICOM_FILES) == before
@@ -92,8 +92,8 @@ def test_damaged_geometry_is_reported_and_left_out(regularSeries, damage):
     DAMAGES[damage](paths[2])
     before = treeDigest(str(folder))
     series = inspectPaths([str(folder)]).series[0]
-    problems = [f for f in series.warnings if f.kind == "missingGeometry"]
-    assert [f.file for f in problems] == [paths[2]], series.warnings
+    problems = [f for f in series.findings if f.kind == "missingGeometry"]
+    assert [f.file for f in problems] == [paths[2]], series.findings
     assert series.dimensions[2] == 5
     assert treeDigest(str(folder)) == before
 
@@ -102,7 +102,7 @@ def test_five_orientation_values_message(regularSeries):
     folder, paths = regularSeries
     DAMAGES["fiveOrientationValues"](paths[0])
     series = inspectPaths([str(folder)]).series[0]
-    message = next(f.message for f in series.warnings if f.kind == "missingGeometry")
+    message = next(f.message for f in series.findings if f.kind == "missingGeometry")
     assert "ImageOrientationPatient has 5 values instead of 6" in message
 
 
@@ -119,8 +119,8 @@ def test_non_dicom_files_are_reported(tmp_path, name, content, severity, text):
     path.write_bytes(content)
     result = inspectPaths([str(tmp_path)])
     assert result.series == []
-    assert [(f.kind, f.severity) for f in result.unreadable] == [("unreadableFile", severity)]
-    assert text in result.unreadable[0].message
+    assert [(f.kind, f.severity) for f in result.unreadableFiles] == [("unreadableFile", severity)]
+    assert text in result.unreadableFiles[0].message
 
 
 @pytest.mark.parametrize("cutBytes", [1, 64, 500, 900])
@@ -130,7 +130,7 @@ def test_truncated_files_are_reported(regularSeries, cutBytes):
     data = open(paths[1], "rb").read()
     open(paths[1], "wb").write(data[: len(data) - cutBytes])
     result = inspectPaths([str(folder)])
-    reported = [f for f in result.unreadable if f.file == paths[1]]
+    reported = [f for f in result.unreadableFiles if f.file == paths[1]]
     assert len(reported) == 1 and reported[0].kind == "unreadableFile"
     assert reported[0].severity == "warning"
     assert result.series[0].dimensions[2] == 5
@@ -138,7 +138,7 @@ def test_truncated_files_are_reported(regularSeries, cutBytes):
 
 def test_missing_path_is_reported(tmp_path):
     result = inspectPaths([str(tmp_path / "nowhere")])
-    assert result.unreadable[0].kind == "unreadableFile" and "no such file" in result.unreadable[0].message
+    assert result.unreadableFiles[0].kind == "unreadableFile" and "no such file" in result.unreadableFiles[0].message
 
 
 def test_shared_data_untouched_by_inspection(dicomRoot):
@@ -157,5 +157,19 @@ def test_damaged_copy_of_real_series(tmp_path, dicomRoot):
     result = inspectPaths([str(copy)])
     series = result.series[0]
     assert series.dimensions[2] == 26
-    assert [f.file for f in result.unreadable] == [str(copy / "10.dcm")]
-    assert any(f.kind == "missingSlice" and f.slice == 4 for f in series.warnings)
+    assert [f.file for f in result.unreadableFiles] == [str(copy / "10.dcm")]
+    assert any(f.kind == "missingSlice" and f.slice == 4 for f in series.findings)
+
+
+def test_slices_in_one_plane_give_a_report_not_a_crash(tmp_path, capsys):
+    """Three slices whose positions lie in their own plane: the affine has no third axis (axis codes None)."""
+    from AffineInspectorLib.cli.main import main
+
+    spec = synthetic.SeriesSpec(rows=8, columns=8, numberOfSlices=3, spacingMm=1.0, seriesDescription="in plane")
+    paths = synthetic.writeSeries(spec, str(tmp_path))
+    for path, x in zip(paths, (0.0, 10.0, 0.0)):
+        dataset = pydicom.dcmread(path)
+        dataset.ImagePositionPatient = [x, 0.0, 0.0]
+        dataset.save_as(path)
+    assert main(["inspect", str(tmp_path)]) == 0
+    assert "Axis codes (i, j, k): none (degenerate axes)" in capsys.readouterr().out

@@ -20,8 +20,9 @@ def test_module_cmake_lists_every_script_and_resource():
     text = open(os.path.join(MODULE, "CMakeLists.txt")).read()
     scripts = cmakeList(text, "MODULE_PYTHON_SCRIPTS")
     onDisk = ["AffineInspector.py"] + sorted(
-        f"AffineInspectorLib/{name}"
-        for name in os.listdir(os.path.join(MODULE, "AffineInspectorLib"))
+        os.path.relpath(os.path.join(folder, name), MODULE)
+        for folder, _, names in os.walk(os.path.join(MODULE, "AffineInspectorLib"))
+        for name in names
         if name.endswith(".py")
     )
     assert sorted(scripts) == sorted(onDisk)

@@ -8,7 +8,7 @@ import os
 import nibabel
 import numpy as np
 
-from AffineInspectorLib.cli import main
+from AffineInspectorLib.cli.main import main
 from conftest import case, treeDigest
 
 HITACHI = "dicom2nifti/hitachi_oblique"
@@ -26,7 +26,7 @@ def test_inspect_with_slicer_adds_the_cross_check(dicomRoot, capsys):
     (series,) = json.loads(out)["series"]
     slicerPart = series["slicer"]
     assert slicerPart["maxCornerDeviationMm"] > 10 and slicerPart["withinTolerance"] is False
-    assert len(slicerPart["deviations"]) == 28 and len(slicerPart["ijkToRAS"]) == 4
+    assert len(slicerPart["deviations"]) == 28 and len(slicerPart["IJKToRAS"]) == 4
     assert "ERR" not in err
 
 
@@ -90,13 +90,13 @@ def test_resample_refuses_to_overwrite(dicomRoot, capsys, tmp_path):
     folder = case(HITACHI)
     reference = os.path.join(folder, "001_ground_truth.nii.gz")
     status, _, err = run(capsys, "resample", reference, "--reference", reference, "--output", reference)
-    assert status == 2 and "is an input" in err
+    assert status == 1 and "is an input" in err
     existing = tmp_path / "there.nrrd"
     existing.write_bytes(b"keep me")
     status, _, err = run(capsys, "resample", reference, "--reference", reference, "--output", str(existing))
-    assert status == 2 and existing.read_bytes() == b"keep me"
+    assert status == 1 and existing.read_bytes() == b"keep me"
     status, _, err = run(capsys, "resample", reference, "--reference", reference, "--output", str(tmp_path / "x.txt"))
-    assert status == 2 and "--output must end with" in err
+    assert status == 1 and "--output must end with" in err
 
 
 def test_compare_reports_unreadable_input(capsys, tmp_path):

@@ -15,9 +15,9 @@ import pytest
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-from AffineInspectorLib import synthetic
-from AffineInspectorLib.fastreader import readSliceHeaderFast
-from AffineInspectorLib.headers import readSliceHeaders
+from AffineInspectorLib.dicom import synthetic
+from AffineInspectorLib.dicom.fastreader import readSliceHeaderFast
+from AffineInspectorLib.dicom.headers import readSliceHeaders
 
 
 def outcome(path, fast):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from AffineInspectorLib import formats
-from AffineInspectorLib.affines import rasToLPS
+from AffineInspectorLib.geometry import formats
+from AffineInspectorLib.geometry.affines import rasToLPS
 from conftest import case
 
 # Oblique, anisotropic, with a flipped axis: a matrix where any transposition or sign slip shows.
@@ -62,8 +62,8 @@ def test_numpy_and_slicer_lines_round_trip(tmp_path):
 
 def test_nifti_sform_rows_match_what_slicers_writer_stores(tmp_path):
     """Slicer writes the volume; nibabel reads the sform; the copied rows must be those."""
-    from AffineInspectorLib.host import StandaloneHost
-    from AffineInspectorLib.mrmllogic import ijkToRAS
+    from AffineInspectorLib.mrml.host import StandaloneHost
+    from AffineInspectorLib.mrml.nodes import ijkToRAS
 
     host = StandaloneHost(setGlobalScene=False)
     (node,) = host.loadDICOM([case("dicom2nifti/hitachi_oblique")])

@@ -20,15 +20,18 @@ from conftest import case
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
-from AffineInspectorLib import paneldata  # noqa: E402
-from AffineInspectorLib.findings import worstSeverity  # noqa: E402
-from AffineInspectorLib.formats import COPY_FORMATS, formatGeometry  # noqa: E402
-from AffineInspectorLib.gui import MainWindow  # noqa: E402
-from AffineInspectorLib.mrmllogic import ijkToRAS  # noqa: E402
-from AffineInspectorLib.panel import UI_FILE  # noqa: E402
-from AffineInspectorLib.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
-from AffineInspectorLib.report import formatMatrix  # noqa: E402
-from AffineInspectorLib.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.dicom.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.geometry.findings import worstSeverity  # noqa: E402
+from AffineInspectorLib.geometry.formats import (  # noqa: E402
+    COPY_FORMATS,
+    formatGeometry,
+    formatMatrix,  # noqa: E402
+)
+from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
+from AffineInspectorLib.ui import paneldata  # noqa: E402
+from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
+from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE_TILT = "dcm_qa_ct_GE"
 HITACHI = "dicom2nifti/hitachi_oblique"
@@ -78,7 +81,7 @@ def expectedSeries(name):
 
 def panelWidgetNames():
     """Every ``ui.<name>`` the panel code uses."""
-    source = open(os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "panel.py")).read()
+    source = open(os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "ui", "panel.py")).read()
     return set(re.findall(r"\bui\.([A-Za-z]\w*)", source))
 
 
@@ -95,8 +98,8 @@ def test_ui_file_loads_with_quiloader_and_has_every_widget_the_panel_uses(applic
 
 def test_panel_code_uses_no_qt_property_assignment():
     """PythonQt and PySide6 differ on property assignment; only method calls are portable."""
-    libFolder = os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib")
-    for name in ("panel.py", "gui.py", "qtcompat.py"):
+    libFolder = os.path.join(os.path.dirname(UI_FILE), "..", "..", "AffineInspectorLib", "ui")
+    for name in ("panel.py", "window.py", "qtcompat.py"):
         tree = ast.parse(open(os.path.join(libFolder, name)).read())
         for node in ast.walk(tree):
             targets = node.targets if isinstance(node, ast.Assign) else []
@@ -122,15 +125,15 @@ def test_volume_table_shows_every_volume_with_its_findings_count(window):
         expected = expectedSeries(name)
         node = next(n for n in nodes if n.GetAttribute("DICOM.seriesInstanceUID") == expected.seriesInstanceUID)
         cells = rows[rowOf(panel, node)]
-        severity = worstSeverity(expected.warnings)
-        assert cells[5] == str(len(expected.warnings)) + (f" ({severity})" if severity else "")
+        severity = worstSeverity(expected.findings)
+        assert cells[5] == str(len(expected.findings)) + (f" ({severity})" if severity else "")
         assert cells[1] == " x ".join(str(n) for n in node.GetImageData().GetDimensions())
         assert cells[4] == f"DICOM ({len(expected.files)} files)"
         item = panel.ui.volumeTable.item(rowOf(panel, node), 5)
         if severity:
             assert item.background().color().name() == paneldata.SEVERITY_COLOURS[severity]
-    assert len(expectedSeries(GE_TILT).warnings) > 10  # the tilted CT has findings; the oblique MR has none
-    assert expectedSeries(HITACHI).warnings == []
+    assert len(expectedSeries(GE_TILT).findings) > 10  # the tilted CT has findings; the oblique MR has none
+    assert expectedSeries(HITACHI).findings == []
     niftiNode = next(n for n in nodes if not n.GetAttribute("DICOM.instanceUIDs"))
     niftiCells = rows[rowOf(panel, niftiNode)]
     assert niftiCells[4] == "file" and niftiCells[5] == "-"
@@ -180,7 +183,7 @@ def test_selecting_a_row_shows_the_logic_matrices(window):
     assert formatMatrix(matrix) in text
     assert formatMatrix(np.linalg.inv(matrix)) in text
     expected = expectedSeries(GE_TILT)
-    assert formatMatrix(expected.ijkToLPS) in text and formatMatrix(expected.ijkToRAS) in text
+    assert formatMatrix(expected.IJKToLPS) in text and formatMatrix(expected.IJKToRAS) in text
     check = panel.analysis(ct.GetID()).check
     assert f"{check.maxCornerDeviationMm:.4g} mm" in text
     assert check.originExplanation in text and "negate x and y" in text
@@ -198,15 +201,15 @@ def test_slice_table_flags_the_right_slices(window):
     model = panel.ui.sliceTable.model()
     expected = expectedSeries(GE_TILT)
     assert model.rowCount() == len(expected.slices) == 28
-    flagged = {finding.slice for finding in expected.warnings if finding.slice is not None}
+    flagged = {finding.slice for finding in expected.findings if finding.slice is not None}
     for row in range(model.rowCount()):
         background = model.data(model.index(row, 0), qt.Qt.BackgroundRole)
-        severity = worstSeverity([f for f in expected.warnings if f.slice == row])
+        severity = worstSeverity([f for f in expected.findings if f.slice == row])
         assert (background is not None) == (row in flagged), row
         if severity:
             assert background.name() == paneldata.SEVERITY_COLOURS[severity]
             toolTip = model.data(model.index(row, 3), qt.Qt.ToolTipRole)
-            assert all(f.message in toolTip for f in expected.warnings if f.slice == row)
+            assert all(f.message in toolTip for f in expected.findings if f.slice == row)
     # The missing slice: the gaps before slices 14 and 15 are 1.081 and 6.999 mm instead of 4.002 mm.
     assert [model.data(model.index(row, 5), qt.Qt.DisplayRole) for row in (13, 14, 15)] == ["4.002", "1.081", "6.999"]
     assert "nonUniformSpacing" in model.data(model.index(14, 8), qt.Qt.DisplayRole)

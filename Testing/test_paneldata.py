@@ -6,10 +6,9 @@ import types
 
 import numpy as np
 
-from AffineInspectorLib import paneldata
-from AffineInspectorLib.findings import ERROR
-from AffineInspectorLib.report import RUN_SUMMARY_THRESHOLD
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.geometry.findings import ERROR, RUN_SUMMARY_THRESHOLD
+from AffineInspectorLib.ui import paneldata
 from conftest import case
 
 
@@ -40,7 +39,7 @@ def checkOf(series, deviations=()):
         deviations=list(deviations),
         messages=["m"],
         originExplanation="o",
-        sliceOrderVsInstanceNumber="same",
+        instanceNumberOrder="ascending",
     )
 
 
@@ -56,9 +55,9 @@ def test_volume_row_states():
 def test_tilted_ct_rows_and_summary():
     (series,) = inspectPaths([case("dcm_qa_ct_GE")]).series
     row = paneldata.volumeRow(info(), checkOf(series))
-    assert row.findingsCount == len(series.warnings) and row.severity == ERROR
+    assert row.findingsCount == len(series.findings) and row.severity == ERROR
     lines = paneldata.findingLines(checkOf(series))
-    tiltPerSlice = [f for f in series.warnings if f.kind == "gantryTilt" and f.slice is not None]
+    tiltPerSlice = [f for f in series.findings if f.kind == "gantryTilt" and f.slice is not None]
     assert len(tiltPerSlice) > RUN_SUMMARY_THRESHOLD
     summaries = [text for _, text in lines if "gantryTilt" in text and "slices:" in text]
     assert len(summaries) == 1 and f"({len(tiltPerSlice)} slices: 1-27)" in summaries[0]

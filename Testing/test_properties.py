@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from AffineInspectorLib import synthetic
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom import synthetic
+from AffineInspectorLib.dicom.series import inspectPaths
 
 angles = st.floats(-180, 180, allow_nan=False)
 geometry = st.fixed_dictionaries(
@@ -43,12 +43,12 @@ def inspectSpec(spec):
     with tempfile.TemporaryDirectory() as folder:
         synthetic.writeSeries(spec, folder, pixelValue=0)
         result = inspectPaths([folder])
-    assert len(result.series) == 1 and not result.unreadable
+    assert len(result.series) == 1 and not result.unreadableFiles
     return result.series[0]
 
 
 def kinds(series):
-    return sorted({finding.kind for finding in series.warnings})
+    return sorted({finding.kind for finding in series.findings})
 
 
 def tiltIsVisible(spec):
@@ -69,8 +69,8 @@ def tiltIsVisible(spec):
 def test_regular_series_exact_affine(values):
     spec = makeSpec(values)
     series = inspectSpec(spec)
-    np.testing.assert_allclose(series.ijkToLPS, spec.ijkToLPS(), atol=1e-6)
-    np.testing.assert_allclose(series.ijkToRAS, np.diag([-1, -1, 1, 1]) @ spec.ijkToLPS(), atol=1e-6)
+    np.testing.assert_allclose(series.IJKToLPS, spec.IJKToLPS(), atol=1e-6)
+    np.testing.assert_allclose(series.IJKToRAS, np.diag([-1, -1, 1, 1]) @ spec.IJKToLPS(), atol=1e-6)
     assert series.dimensions == (7, 6, spec.numberOfSlices)
     assert series.maxAffineErrorMm < 1e-6
     assert series.instanceNumberOrder == ("descending" if spec.reverseInstanceNumbers else "ascending")
@@ -92,7 +92,7 @@ def test_dropped_slices_are_missing_slices(values, data):
     spec.dropped = (dropped,)
     spec.numberOfSlices = max(spec.numberOfSlices, 5)
     series = inspectSpec(spec)
-    missing = [f for f in series.warnings if f.kind == "missingSlice"]
+    missing = [f for f in series.findings if f.kind == "missingSlice"]
     assert [(f.slice, f.value) for f in missing] == [(dropped, 1.0)]
     assert "nonUniformSpacing" not in kinds(series)
     # The stack's k is the average step over the gap, so the IPPs no longer sit on the affine.
@@ -106,10 +106,10 @@ def test_duplicated_slices_are_duplicates(values, data):
     duplicated = data.draw(st.sampled_from(list(range(spec.numberOfSlices))))
     spec.duplicated = (duplicated,)
     series = inspectSpec(spec)
-    duplicates = [f for f in series.warnings if f.kind == "duplicatePosition"]
+    duplicates = [f for f in series.findings if f.kind == "duplicatePosition"]
     assert [f.slice for f in duplicates] == [duplicated + 1]
     assert series.dimensions[2] == spec.numberOfSlices
-    np.testing.assert_allclose(series.ijkToLPS, spec.ijkToLPS(), atol=1e-6)
+    np.testing.assert_allclose(series.IJKToLPS, spec.IJKToLPS(), atol=1e-6)
 
 
 @PROPERTY_SETTINGS
@@ -118,5 +118,5 @@ def test_file_names_and_instance_numbers_do_not_change_geometry(values):
     spec = makeSpec(values)
     shuffled = makeSpec({**values, "shuffleNames": True, "reverseInstanceNumbers": True})
     first, second = inspectSpec(spec), inspectSpec(shuffled)
-    np.testing.assert_allclose(first.ijkToLPS, second.ijkToLPS, atol=1e-9)
+    np.testing.assert_allclose(first.IJKToLPS, second.IJKToLPS, atol=1e-9)
     assert [row.position for row in first.slices] == [row.position for row in second.slices]

@@ -14,7 +14,7 @@ import nibabel
 import numpy as np
 import pytest
 
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import assertSameVoxelCentres, case, dcm2niixExecutable
 
 NIFTI_REFERENCES = [
@@ -53,7 +53,7 @@ def test_voxel_centres_match_reference_nifti(dicomRoot, dicomFolder, referenceFi
         # A single slice has no measured k: compare the one plane (the k step is a documented guess).
         shape = reference.shape[:3]
         assert 1 in shape
-    assertSameVoxelCentres(series.ijkToRAS, series.dimensions, reference.affine, reference.shape)
+    assertSameVoxelCentres(series.IJKToRAS, series.dimensions, reference.affine, reference.shape)
 
 
 def runDcm2niix(folder, outputFolder):
@@ -86,7 +86,7 @@ def test_voxel_centres_match_dcm2niix(dicomRoot, tmp_path, dicomFolder):
     outputs, log = runDcm2niix(case(dicomFolder), str(tmp_path))
     assert len(outputs) == 1, (outputs, log)
     reference = nibabel.load(outputs[0])
-    assertSameVoxelCentres(series.ijkToRAS, series.dimensions, reference.affine, reference.shape)
+    assertSameVoxelCentres(series.IJKToRAS, series.dimensions, reference.affine, reference.shape)
 
 
 @pytest.mark.parametrize(
@@ -108,10 +108,10 @@ def test_tilted_series_against_dcm2niix(dicomRoot, tmp_path, dicomFolder, tiltDe
     assert abs(series.seriesTiltDeg - tiltDeg) < 0.01
     assert f"estimated from slice vector {tiltDeg:g}" in log
     firstStepLPS = np.subtract(series.slices[1].position, series.slices[0].position)
-    dcm2niixRule = series.ijkToRAS.copy()
+    dcm2niixRule = series.IJKToRAS.copy()
     dcm2niixRule[:3, 2] = np.diag([-1.0, -1.0, 1.0]) @ firstStepLPS * np.cos(np.radians(series.seriesTiltDeg))
     assertSameVoxelCentres(dcm2niixRule, series.dimensions, reference.affine, reference.shape)
 
     # And our own k column is what puts every slice at its IPP (dcm2niix's is shorter by cos(tilt)).
-    if not any(f.kind == "nonUniformSpacing" for f in series.warnings):
+    if not any(f.kind == "nonUniformSpacing" for f in series.findings):
         assert series.maxAffineErrorMm < 1e-3

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import pytest
 
-from AffineInspectorLib.series import inspectPaths
+from AffineInspectorLib.dicom.series import inspectPaths
 from conftest import case
 
 GE_TILT_SLICES = list(range(1, 28))
@@ -44,7 +44,7 @@ CASES = {
 
 def findingsBySlice(series):
     found = defaultdict(list)
-    for finding in series.warnings:
+    for finding in series.findings:
         found[finding.kind].append(finding.slice)
     return {kind: sorted(slices, key=lambda s: -1 if s is None else s) for kind, slices in found.items()}
 
@@ -56,7 +56,7 @@ def test_kinds_on_slices(dicomRoot, name):
     expected = {kind: sorted(slices, key=lambda s: -1 if s is None else s) for kind, slices in CASES[name].items()}
     assert findingsBySlice(result.series[0]) == expected
     # Only the reference NIfTIs beside the DICOM files are skipped, as non-DICOM (info).
-    assert all(f.severity == "info" and f.file.endswith((".nii", ".nii.gz")) for f in result.unreadable)
+    assert all(f.severity == "info" and f.file.endswith((".nii", ".nii.gz")) for f in result.unreadableFiles)
 
 
 def test_ge_ct_measurements(dicomRoot):
@@ -66,10 +66,10 @@ def test_ge_ct_measurements(dicomRoot):
     steps = [row.step for row in series.slices[1:]]
     assert min(steps) == pytest.approx(1.081, abs=1e-3)
     assert max(steps) == pytest.approx(6.999, abs=1e-3)
-    seriesTilt = next(f for f in series.warnings if f.kind == "gantryTilt" and f.slice is None)
+    seriesTilt = next(f for f in series.findings if f.kind == "gantryTilt" and f.slice is None)
     assert seriesTilt.value == pytest.approx(18.5, abs=0.01)
     assert "GantryDetectorTilt (0018,1120) = 18.5 deg, the tag agrees" in seriesTilt.message
-    assert "4.002" in next(f for f in series.warnings if f.kind == "nonUniformSpacing").message
+    assert "4.002" in next(f for f in series.findings if f.kind == "nonUniformSpacing").message
     # InstanceNumber rises strictly with position here (dcm2niix's "not spatial" message notwithstanding).
     assert [row.instanceNumber for row in series.slices] == list(range(1, 29))
     assert series.instanceNumberOrder == "ascending"
@@ -78,7 +78,7 @@ def test_ge_ct_measurements(dicomRoot):
 
 def test_missing_slice_message_says_how_many_and_where(dicomRoot):
     series = inspectPaths([case("dicom2nifti/failing/sliceincrement/001")]).series[0]
-    finding = next(f for f in series.warnings if f.kind == "missingSlice")
+    finding = next(f for f in series.findings if f.kind == "missingSlice")
     assert finding.value == 1 and finding.unit == "slices"
     assert "1 slice(s) missing between slice 2" in finding.message and "IM-0001-0009-0001.dcm" in finding.message
     assert series.maxAffineErrorMm == pytest.approx(10 / 3, abs=1e-3)
@@ -91,7 +91,7 @@ def test_two_series_in_one_folder_are_separated(dicomRoot):
 
 def test_duplicates_are_reported_not_stacked(dicomRoot):
     series = inspectPaths([case("tcia_kits_duplicate_positions")]).series[0]
-    duplicate = next(f for f in series.warnings if f.kind == "duplicatePosition")
+    duplicate = next(f for f in series.findings if f.kind == "duplicatePosition")
     assert duplicate.file.endswith("CT28.dcm") and "CT26.dcm" in duplicate.message
     assert series.dimensions[2] == 10  # 11 files, 10 positions
     assert series.instanceNumberOrder == "descending"
@@ -100,7 +100,7 @@ def test_duplicates_are_reported_not_stacked(dicomRoot):
 def test_orientation_mismatch_leaves_other_plane_out(dicomRoot):
     series = inspectPaths([case("dicom2nifti/failing/sliceorientation/001")]).series[0]
     assert series.dimensions[2] == 2
-    mismatches = [f for f in series.warnings if f.kind == "orientationMismatch"]
+    mismatches = [f for f in series.findings if f.kind == "orientationMismatch"]
     assert all(f.value > 90 for f in mismatches)
 
 
@@ -113,12 +113,12 @@ def test_4d_series_are_positions_times_volumes(dicomRoot, name, positions, volum
     assert series.dimensions[2] == positions
     assert series.numberOfVolumes == volumes
     assert series.repeatedBy == repeatedBy
-    assert not any(f.kind == "duplicatePosition" for f in series.warnings)
+    assert not any(f.kind == "duplicatePosition" for f in series.findings)
     assert "does not contain geometry information" in series.slicerSortWarning
 
 
 def test_single_slice_says_which_thickness_was_used(dicomRoot):
     series = inspectPaths([case("dicom2nifti/ge_single_slice/001_single_slice")]).series[0]
-    finding = next(f for f in series.warnings if f.kind == "singleSlice")
+    finding = next(f for f in series.findings if f.kind == "singleSlice")
     assert "default of 1.0 mm" in finding.message
     assert series.spacing[2] == pytest.approx(1.0)

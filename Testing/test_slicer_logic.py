@@ -8,9 +8,11 @@ import SimpleITK as sitk
 import slicer
 from slicer import util as slicerUtil
 
-from AffineInspectorLib import affines, scenario
-from AffineInspectorLib.host import StandaloneHost, addAcquisitionTransformIfNeeded
-from AffineInspectorLib.mrmllogic import VolumeGeometryLogic, ijkToWorld
+from AffineInspectorLib.geometry import affines
+from AffineInspectorLib.mrml import scenario
+from AffineInspectorLib.mrml.host import StandaloneHost, addAcquisitionTransformIfNeeded
+from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+from AffineInspectorLib.mrml.nodes import ijkToWorld
 from conftest import case, treeDigest
 
 
@@ -44,7 +46,7 @@ def test_regular_real_series_match_slicer_reader(dicomRoot, logic, host, name):
         assert check.withinTolerance, (name, check.maxCornerDeviationMm, check.messages)
         assert check.maxCornerDeviationMm < 1e-3
         # The engine's own affine agrees with what Slicer's reader built (voxel centres, RAS).
-        dicomRAS = np.asarray(check.dicom.ijkToRAS)
+        dicomRAS = np.asarray(check.dicom.IJKToRAS)
         assert np.allclose(dicomRAS, np.asarray(check.IJKToRAS), atol=1e-3), name
     assert treeDigest(folder) == before
 
@@ -57,7 +59,7 @@ def test_tilted_ge_ct_is_explained(dicomRoot, logic, host):
     assert check.deviations[0].deviationMm < 1e-3  # the first slice is where ITK puts the origin
     assert "18.5" in " ".join(check.messages) and "regularization" in " ".join(check.messages)
     assert "negate x and y" in check.originExplanation and "the same point" in check.originExplanation
-    assert check.sliceOrderVsInstanceNumber == "same"
+    assert check.instanceNumberOrder == "ascending"
 
 
 def test_regularization_puts_every_corner_on_its_ipp(dicomRoot, logic, host):
@@ -244,7 +246,7 @@ def test_self_test_scenario_on_slicer_core(tmp_path, host, logic):
 
 
 def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
-    from AffineInspectorLib.mrmllogic import Cancelled
+    from AffineInspectorLib.geometry.progress import Cancelled
 
     (node,) = host.loadDICOM([case("dcm_qa_ct_GE")])
     calls = []
@@ -259,7 +261,7 @@ def test_cross_check_can_be_cancelled(dicomRoot, logic, host):
 
 
 def test_not_from_dicom_is_a_clear_error(host, logic):
-    from AffineInspectorLib.mrmllogic import GeometryError
+    from AffineInspectorLib.geometry.errors import GeometryError
 
     node = addVolume(host.scene, np.zeros(SHAPE_KJI), inputMatrix(), "plain")
     with pytest.raises(GeometryError, match="not loaded from DICOM"):

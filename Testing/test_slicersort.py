@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from AffineInspectorLib.headers import readSliceHeaders
-from AffineInspectorLib.slicersort import sortLikeSlicer
+from AffineInspectorLib.dicom.headers import readSliceHeaders
+from AffineInspectorLib.dicom.slicersort import sortLikeSlicer
 from conftest import case
 
 

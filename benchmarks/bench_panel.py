@@ -36,10 +36,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "AffineInspector"))
 import numpy as np  # noqa: E402
 import vtk  # noqa: E402
 
-from AffineInspectorLib import paneldata  # noqa: E402
-from AffineInspectorLib.gui import MainWindow  # noqa: E402
-from AffineInspectorLib.qtcompat import qt  # noqa: E402
-from AffineInspectorLib.synthetic import SeriesSpec, writeSeries  # noqa: E402
+from AffineInspectorLib.dicom.synthetic import SeriesSpec, writeSeries  # noqa: E402
+from AffineInspectorLib.ui import paneldata  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import qt  # noqa: E402
+from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 CACHE = os.environ.get("AFFINE_INSPECTOR_BENCH_CACHE", os.path.expanduser("~/.cache/affine-inspector-bench"))
 SLICES = 3000

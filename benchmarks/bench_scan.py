@@ -22,8 +22,8 @@ import pydicom
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "AffineInspector"))
 
-from AffineInspectorLib.series import inspectPaths  # noqa: E402
-from AffineInspectorLib.synthetic import SeriesSpec, writeSeries  # noqa: E402
+from AffineInspectorLib.dicom.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.dicom.synthetic import SeriesSpec, writeSeries  # noqa: E402
 
 CACHE = os.environ.get("AFFINE_INSPECTOR_BENCH_CACHE", os.path.expanduser("~/.cache/affine-inspector-bench"))
 FILES = 1000

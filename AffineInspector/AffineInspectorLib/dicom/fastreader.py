@@ -1,0 +1,420 @@
+"""The fast header path: one common single-frame DICOM file -> one SliceHeader, from raw bytes.
+
+Scanning a 1,000-slice series with ``pydicom.dcmread`` costs about 1 ms per
+file, most of it in pydicom's generic element reader and value conversion.
+This module handles the common case (128-byte preamble, ``DICM``, explicit
+or implicit VR little endian, single frame, clean values) with one ``open``,
+one bounded read, a walk over the element headers (values are skipped by
+length) to the PixelData element (whose end must lie within the file), and a
+direct decoding of the 24 values it needs, following pydicom's rules for each
+VR (see ``_DECODERS_BY_TAG``). About 60 us per file instead of 1 ms.
+
+It returns ``None`` whenever the file is not that common case, and the
+caller then reads the file with pydicom: big endian, deflated or private
+transfer syntaxes, multi-frame, functional groups, a VR in the file other
+than the dictionary VR, non-ASCII text (character sets), multi-valued or
+non-numeric values where one number is expected, missing or unusable
+geometry (so that every message about a bad value comes from one place), no
+PixelData, a truncated file, or any structure it does not expect. The test suite checks that both
+paths give identical results on every file available and on generated files
+with unusual values.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from typing import Any, Callable, Dict, FrozenSet, Literal, Optional, Tuple, overload
+
+from ..geometry.sliceheader import SliceHeader, optionalFloat, orientationProblem, spacingProblem
+
+_FIRST_READ = 16 * 1024  # a typical CT/MR header (with private groups) is 2-10 KiB
+_MAX_VALUE_READ = 1024 * 1024  # a wanted value larger than this is left to pydicom
+
+_IMPLICIT_LITTLE = "1.2.840.10008.1.2"
+_DEFLATED = ("1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1")
+_EXPLICIT_BIG = "1.2.840.10008.1.2.2"
+
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+_SHORT_VRS = frozenset(
+    {b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT", b"PN", b"SH", b"SL", b"SS"}
+    | {b"ST", b"TM", b"UI", b"UL", b"US"}
+)
+# Explicit VR element header length: 12 for VRs with a 4-byte length, else 8.
+_HEADER_LENGTHS = {**{vr: 12 for vr in _LONG_VRS}, **{vr: 8 for vr in _SHORT_VRS}}
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+UNDEFINED_LENGTH = 0xFFFFFFFF
+NO_EXTENT = -1
+"""PixelData of undefined length (encapsulated): its end is not checked (trailing elements may follow)."""
+_PIXEL_DATA = 0x7FE00010
+_TRANSFER_SYNTAX = 0x00020010
+# Attributes whose presence means the file is not the simple single-frame case.
+_LEAVE_TO_PYDICOM = frozenset({0x52009229, 0x52009230})  # shared and per-frame functional groups
+
+_HEADER = struct.Struct("<I2sH")  # (group, element) as one key, explicit VR, short length
+_UINT32 = struct.Struct("<I")
+_UINT16 = struct.Struct("<H")
+_FLOAT64 = struct.Struct("<d")
+
+_Elements = Dict[int, Tuple[Optional[bytes], bytes]]
+"""Elements found by :meth:`_Reader.walk`: key (see :func:`_key`) -> (explicit VR or ``None``, value bytes)."""
+
+
+class _NotCommon(Exception):
+    """Something the fast path leaves to pydicom."""
+
+
+def readSliceHeaderFast(path: str) -> Optional[SliceHeader]:
+    """Return the header of a common single-frame file, or ``None`` (read it with pydicom instead)."""
+    try:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        return _read(descriptor, path)
+    except (OSError, _NotCommon, struct.error, UnicodeDecodeError, ValueError):
+        return None
+    finally:
+        os.close(descriptor)
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows
+
+
+def _read(descriptor: int, path: str) -> Optional[SliceHeader]:
+    buffer = os.read(descriptor, _FIRST_READ)
+    if buffer[128:132] != b"DICM":
+        return None
+    reader = _Reader(descriptor, buffer, os.fstat(descriptor).st_size)
+    meta, offset = reader.walk(132, explicit=True, metaOnly=True)
+    transferSyntax = _text(meta.get(_key(_TRANSFER_SYNTAX), (b"UI", b""))[1])
+    standard = transferSyntax == _IMPLICIT_LITTLE or transferSyntax.startswith(_IMPLICIT_LITTLE + ".")
+    if transferSyntax == _EXPLICIT_BIG or transferSyntax in _DEFLATED or not standard:
+        return None  # big endian, deflated, private or missing transfer syntax: pydicom
+    # Every other standard syntax (compressed ones included) encodes the data set as explicit VR little endian.
+    explicit = transferSyntax != _IMPLICIT_LITTLE
+    if not explicit and reader.bytesAt(offset + 4, 2) in _HEADER_LENGTHS:
+        return None  # says implicit VR but is written explicit: pydicom detects and handles that
+    elements, pixelDataEnd = reader.walk(offset, explicit=explicit, metaOnly=False)
+    if pixelDataEnd is None or pixelDataEnd > reader.fileSize:  # NO_EXTENT (-1) is never past the end
+        return None  # no PixelData, or truncated: pydicom's path reports it
+    return _sliceHeader(elements, path, explicit)
+
+
+def _key(tag: int) -> int:
+    """A tag as the walker sees it: the little-endian uint32 of (group, element), i.e. element << 16 | group."""
+    return ((tag & 0xFFFF) << 16) | (tag >> 16)
+
+
+class _Reader:
+    """Walks top-level element headers of a little-endian data set, reading more of the file as needed.
+
+    Offsets are file offsets; ``buffer`` holds the file's bytes from ``base``
+    (padded with zeros at the end of the file, so a header read never fails).
+    """
+
+    def __init__(self, descriptor: int, buffer: bytes, fileSize: int) -> None:
+        self.descriptor, self.fileSize = descriptor, fileSize
+        self._setBuffer(buffer, 0)
+
+    def _setBuffer(self, buffer: bytes, base: int) -> None:
+        self.base = base
+        self.buffer = buffer + bytes(12) if base + len(buffer) >= self.fileSize else buffer
+        # Last buffer offset where an element header may start (8 bytes must lie in the file).
+        self.lastHeader = min(len(self.buffer) - 12, self.fileSize - base - 8)
+
+    def _readAt(self, offset: int, count: int) -> None:
+        os.lseek(self.descriptor, offset, os.SEEK_SET)
+        self._setBuffer(os.read(self.descriptor, count), offset)
+
+    def bytesAt(self, offset: int, count: int) -> bytes:
+        """The ``count`` bytes at file ``offset`` (fewer at the end of the file)."""
+        start = offset - self.base
+        if start < 0 or start + count > len(self.buffer):
+            if count > _MAX_VALUE_READ:
+                raise _NotCommon("value too large")
+            self._readAt(offset, max(count, _FIRST_READ))
+            start = 0
+        return self.buffer[start : min(start + count, self.fileSize - self.base)]
+
+    @overload
+    def walk(self, offset: int, *, explicit: bool, metaOnly: Literal[True]) -> Tuple[_Elements, int]: ...
+
+    @overload
+    def walk(self, offset: int, *, explicit: bool, metaOnly: Literal[False]) -> Tuple[_Elements, Optional[int]]: ...
+
+    def walk(self, offset: int, *, explicit: bool, metaOnly: bool) -> Tuple[_Elements, Optional[int]]:
+        """Collect elements from file ``offset``, keyed by :func:`_key`.
+
+        ``metaOnly``: every element of group 0x0002, stopping at the first
+        element of a later group; returns ``(elements, offset of that element)``.
+        Otherwise the elements in ``_DECODERS``, stopping at PixelData; returns
+        ``(elements, end of PixelData's value)``: ``NO_EXTENT`` for undefined length
+        (encapsulated), ``None`` if the file ends without PixelData. Values are
+        ``(VR bytes or None, value bytes)``.
+        """
+        found: _Elements = {}
+        watched = _WATCHED if not metaOnly else _NOTHING
+        unpackHeader = _HEADER.unpack_from
+        unpackLong = _UINT32.unpack_from
+        headerLengths, undefined = _HEADER_LENGTHS, UNDEFINED_LENGTH
+        while offset + 8 <= self.fileSize:
+            local = offset - self.base
+            if local < 0 or local > self.lastHeader:
+                self._readAt(offset, _FIRST_READ)
+                local = 0
+            buffer, base, lastHeader = self.buffer, self.base, self.lastHeader
+            # The hot loop: about 0.3 us per element.
+            while local <= lastHeader:
+                key, vr, length = unpackHeader(buffer, local)
+                if metaOnly and key & 0xFFFF != 0x0002:
+                    return found, base + local
+                if explicit:
+                    headerLength = headerLengths.get(vr)
+                    if headerLength == 8:
+                        local += 8
+                    elif headerLength == 12:
+                        length = unpackLong(buffer, local + 8)[0]
+                        local += 12
+                    else:
+                        raise _NotCommon("unknown explicit VR")
+                else:
+                    vr = None
+                    length = unpackLong(buffer, local + 4)[0]
+                    local += 8
+                    if key & 0xFFFF == 0xFFFE:
+                        raise _NotCommon("item at top level")
+                if metaOnly or key in watched:
+                    if key == _PIXEL_DATA_KEY:
+                        return found, (NO_EXTENT if length == undefined else base + local + length)
+                    if key in _LEAVE_TO_PYDICOM_KEYS:
+                        raise _NotCommon("functional groups")
+                    if length == undefined:
+                        raise _NotCommon("undefined length")
+                    end = local + length
+                    value = buffer[local:end] if end <= len(buffer) else self.bytesAt(base + local, length)
+                    if len(value) != length:
+                        raise _NotCommon("value runs past the end of the file")
+                    found[key] = (vr, value)
+                    if end > len(buffer):
+                        local = end
+                        break  # bytesAt replaced the buffer
+                elif length == undefined:
+                    if vr not in (None, b"SQ"):
+                        raise _NotCommon("undefined length outside a sequence")
+                    local = self._skipUndefinedSequence(base + local, explicit) - base
+                    break  # the skip may have replaced the buffer
+                local += length
+            offset = base + local
+        if metaOnly:
+            return found, offset
+        return found, None
+
+    def _skipUndefinedSequence(self, offset: int, explicit: bool) -> int:
+        """Offset just after the sequence delimitation item that closes a sequence of undefined length."""
+        while True:
+            tag, length = self._itemHeader(offset)
+            offset += 8
+            if tag == _SEQUENCE_END:
+                return offset
+            if tag != _ITEM:
+                raise _NotCommon("unexpected tag in a sequence")
+            offset = offset + length if length != UNDEFINED_LENGTH else self._skipUndefinedItem(offset, explicit)
+
+    def _skipUndefinedItem(self, offset: int, explicit: bool) -> int:
+        """Offset just after the item delimitation item that closes an item of undefined length."""
+        while True:
+            tag, length = self._itemHeader(offset)
+            if tag == _ITEM_END:
+                return offset + 8
+            header = self.bytesAt(offset, 12)
+            vr = header[4:6] if explicit else None
+            headerLength = _HEADER_LENGTHS.get(vr) if vr is not None else 8  # vr is None exactly when implicit
+            if headerLength is None:
+                raise _NotCommon("unknown explicit VR")
+            if explicit:
+                length = _UINT32.unpack_from(header, 8)[0] if headerLength == 12 else _UINT16.unpack_from(header, 6)[0]
+            valueOffset = offset + headerLength
+            if length == UNDEFINED_LENGTH:
+                if vr not in (None, b"SQ"):
+                    raise _NotCommon("undefined length outside a sequence")
+                offset = self._skipUndefinedSequence(valueOffset, explicit)
+            else:
+                offset = valueOffset + length
+
+    def _itemHeader(self, offset: int) -> Tuple[int, int]:
+        if offset + 8 > self.fileSize:
+            raise _NotCommon("sequence runs past the end of the file")
+        group, element, length = struct.unpack("<HHI", self.bytesAt(offset, 8))
+        return (group << 16) | element, length
+
+
+# --------------------------------------------------------------------------- values, as pydicom decodes them
+
+
+def _text(value: bytes) -> str:
+    """A string VR value as pydicom gives it (latin-1, trailing NULs/spaces removed); one value only."""
+    text = value.decode("latin-1").rstrip("\0 ")
+    if "\\" in text:
+        raise _NotCommon("multi-valued where one value is expected")
+    return text
+
+
+def _textVM(value: bytes) -> str:
+    """A multi-valued CS value (e.g. ImageType) joined with backslashes, as the pydicom path joins it."""
+    return value.decode("latin-1").rstrip("\0 ")
+
+
+def _charsetText(value: bytes) -> str:
+    """LO/SH: ASCII needs no character set; anything else is left to pydicom (SpecificCharacterSet)."""
+    if not value.isascii() or b"\x1b" in value:
+        raise _NotCommon("non-ASCII text")
+    return _text(value)
+
+
+def _dsText(value: bytes) -> str:
+    """pydicom: strip whitespace, then trailing NULs/spaces."""
+    return value.decode("latin-1").strip().rstrip(" \0")
+
+
+def _isText(value: bytes) -> str:
+    """pydicom: trailing NULs/spaces removed; ``int`` accepts surrounding whitespace."""
+    return value.decode("latin-1").rstrip(" \0")
+
+
+def _ds(value: bytes) -> Optional[float]:
+    text = _dsText(value)
+    if not text:
+        return None
+    if "\\" in text:
+        raise _NotCommon("multi-valued where one value is expected")
+    return optionalFloat(float(text))
+
+
+def _dsVector(value: bytes, count: int) -> Tuple[float, ...]:
+    """A DS vector of ``count`` finite numbers; anything else is left to pydicom's path for its message."""
+    text = _dsText(value)
+    if not text:
+        raise _NotCommon("empty geometry value")
+    numbers = tuple(float(item) for item in text.split("\\"))
+    if len(numbers) != count or not all(map(math.isfinite, numbers)):
+        raise _NotCommon("unusable geometry value")
+    return numbers
+
+
+def _position(value: bytes) -> Tuple[float, ...]:
+    return _dsVector(value, 3)
+
+
+def _orientation(value: bytes) -> Tuple[float, ...]:
+    numbers = _dsVector(value, 6)
+    if orientationProblem(numbers):
+        raise _NotCommon("unusable orientation")
+    return numbers
+
+
+def _pixelSpacing(value: bytes) -> Tuple[float, ...]:
+    numbers = _dsVector(value, 2)
+    if spacingProblem(numbers):
+        raise _NotCommon("unusable pixel spacing")
+    return numbers
+
+
+def _is(value: bytes) -> Optional[int]:
+    text = _isText(value)
+    if not text.strip():
+        return None
+    if "\\" in text:
+        raise _NotCommon("multi-valued where one value is expected")
+    return int(text)
+
+
+def _isFirst(value: bytes) -> Optional[int]:
+    text = _isText(value)
+    if not text.strip():
+        return None
+    return [int(item) for item in text.split("\\")][0]
+
+
+def _oneFrame(value: bytes) -> int:
+    """NumberOfFrames: only an explicit 1 is the single-frame case (pydicom's path handles the rest)."""
+    if _is(value) != 1:
+        raise _NotCommon("multi-frame")
+    return 1
+
+
+def _us(value: bytes) -> Optional[int]:
+    if len(value) != 2:
+        raise _NotCommon("US value of unexpected length")
+    return _UINT16.unpack(value)[0]
+
+
+def _fd(value: bytes) -> Optional[float]:
+    if not value:
+        return None
+    if len(value) != 8:
+        raise _NotCommon("FD value of unexpected length")
+    return optionalFloat(_FLOAT64.unpack(value)[0])
+
+
+# tag -> (dictionary VR, decoder, SliceHeader field).
+_DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable[[bytes], object], str]] = {
+    0x00080008: (b"CS", _textVM, "imageType"),
+    0x00080018: (b"UI", _text, "sopInstanceUID"),
+    0x00080032: (b"TM", _text, "acquisitionTime"),
+    0x00080060: (b"CS", _text, "modality"),
+    0x0008103E: (b"LO", _charsetText, "seriesDescription"),
+    0x00180050: (b"DS", _ds, "sliceThickness"),
+    0x00180081: (b"DS", _ds, "echoTime"),
+    0x00180086: (b"IS", _isFirst, "echoNumber"),
+    0x00180088: (b"DS", _ds, "spacingBetweenSlices"),
+    0x00181060: (b"DS", _ds, "triggerTime"),
+    0x00181120: (b"DS", _ds, "gantryDetectorTilt"),
+    0x00189087: (b"FD", _fd, "diffusionBValue"),
+    0x0020000E: (b"UI", _text, "seriesInstanceUID"),
+    0x00200011: (b"IS", _is, "seriesNumber"),
+    0x00200012: (b"IS", _is, "acquisitionNumber"),
+    0x00200013: (b"IS", _is, "instanceNumber"),
+    0x00200032: (b"DS", _position, "position"),
+    0x00200037: (b"DS", _orientation, "orientation"),
+    0x00200052: (b"UI", _text, "frameOfReferenceUID"),
+    0x00200100: (b"IS", _is, "temporalPosition"),
+    0x00280008: (b"IS", _oneFrame, "numberOfFrames"),
+    0x00280010: (b"US", _us, "rows"),
+    0x00280011: (b"US", _us, "columns"),
+    0x00280030: (b"DS", _pixelSpacing, "pixelSpacing"),
+}
+_DECODERS = {_key(tag): decoder for tag, decoder in _DECODERS_BY_TAG.items()}
+_PIXEL_DATA_KEY = _key(0x7FE00010)
+_LEAVE_TO_PYDICOM_KEYS = frozenset(_key(tag) for tag in _LEAVE_TO_PYDICOM)
+_WATCHED = frozenset(_DECODERS) | {_PIXEL_DATA_KEY} | _LEAVE_TO_PYDICOM_KEYS
+_NOTHING: FrozenSet[int] = frozenset()
+
+
+def _sliceHeader(elements: _Elements, path: str, explicit: bool) -> Optional[SliceHeader]:
+    fields: Dict[str, Any] = {"file": path}  # SliceHeader keyword arguments, each of its field's type
+    decodedValues = _DECODED_VALUES
+    for key, (vr, value) in elements.items():
+        expectedVR, decode, field = _DECODERS[key]
+        if explicit and vr != expectedVR:
+            raise _NotCommon("VR differs from the dictionary")
+        decoded = decodedValues.get((key, value), _NOT_DECODED)
+        if decoded is _NOT_DECODED:
+            decoded = decode(value)
+            if len(decodedValues) >= _DECODED_VALUES_LIMIT:
+                decodedValues.clear()
+            decodedValues[(key, value)] = decoded
+        fields[field] = decoded
+    if fields.get("rows") is None or fields.get("columns") is None or "position" not in fields:
+        return None  # not an image, or geometry possibly elsewhere: pydicom's path decides
+    if "orientation" not in fields or "pixelSpacing" not in fields:
+        return None  # the message about missing geometry comes from pydicom's path (setGeometry)
+    return SliceHeader(**fields)
+
+
+# Decoded values by (tag key, raw bytes): most values (UIDs, orientation, spacing,
+# sizes) repeat in every file of a series, and decoding is a pure function.
+_DECODED_VALUES: Dict[Tuple[int, bytes], object] = {}
+_DECODED_VALUES_LIMIT = 4096
+_NOT_DECODED = object()

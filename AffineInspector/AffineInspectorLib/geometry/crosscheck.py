@@ -1,0 +1,277 @@
+"""Pure comparisons of a loaded volume's geometry with its DICOM files, and of two grids.
+
+No Slicer, VTK or Qt import. The MRML logic (:mod:`..mrml.logic`) reads the
+matrices and world positions from nodes and calls these functions.
+
+Conventions: ``ijkToRAS`` maps Slicer IJK (i = column, j = row, k = slice)
+to RAS mm; ``dimensions`` are ``(columns, rows, slices)`` = sizes along
+(i, j, k). Slice corners follow Slicer's ``AcquisitionModeling`` (DICOMScalarVolumePlugin):
+the corners of slice k are the IJK points ``(c * columns, r * rows, k)`` for
+``c, r`` in ``{0, 1}``, i.e. the first voxel centre and the points one full
+image width/height away along the row and column directions; in DICOM terms
+``IPP + c * columns * PixelSpacing[1] * IOP[0:3] + r * rows * PixelSpacing[0] * IOP[3:6]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Iterable, List, Optional, Sequence, Tuple, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from . import affines
+from .sliceheader import SliceHeader, orientationOf, pixelSpacingOf, positionOf
+from .stack import instanceNumberTrend
+
+CORNER_TOLERANCE_MM = 1e-3
+"""Slicer's ``AcquisitionModeling.cornerEpsilon``: above this, Slicer calls the geometry irregular."""
+
+SAME_GRID_TOLERANCE_MM = 1e-3
+"""Largest voxel-centre distance at which two grids are called the same."""
+
+_CORNER_OFFSETS = np.array([[c, r] for r in (0, 1) for c in (0, 1)], dtype=float)  # (r, c) order, as Slicer
+
+
+def cornersFromIJKToRAS(ijkToRAS: npt.ArrayLike, dimensions: Sequence[int]) -> np.ndarray:
+    """Slice corners, shape ``(slices, 4, 3)`` RAS mm, corner order (r, c) = (0,0), (0,1), (1,0), (1,1)."""
+    columns, rows, slices = (int(value) for value in dimensions)
+    matrix = np.asarray(ijkToRAS, dtype=float)
+    points = np.zeros((slices, 4, 4))
+    points[:, :, 0] = _CORNER_OFFSETS[:, 0] * columns
+    points[:, :, 1] = _CORNER_OFFSETS[:, 1] * rows
+    points[:, :, 2] = np.arange(slices)[:, np.newaxis]
+    points[:, :, 3] = 1.0
+    return (points @ matrix.T)[:, :, :3]
+
+
+def cornersFromDICOM(slices: Sequence[SliceHeader], columns: int, rows: int) -> np.ndarray:
+    """Slice corners from each slice's own IPP/IOP/PixelSpacing, shape ``(len(slices), 4, 3)``, RAS mm.
+
+    ``slices`` are :class:`~AffineInspectorLib.sliceheader.SliceHeader` (LPS
+    values) in the volume's k order.
+    """
+    corners = np.zeros((len(slices), 4, 3))
+    for index, header in enumerate(slices):
+        position = np.asarray(positionOf(header), dtype=float)
+        orientation, pixelSpacing = orientationOf(header), pixelSpacingOf(header)
+        rowDirection = np.asarray(orientation[:3], dtype=float)
+        columnDirection = np.asarray(orientation[3:], dtype=float)
+        rowVector = columns * pixelSpacing[1] * rowDirection
+        columnVector = rows * pixelSpacing[0] * columnDirection
+        lps = position + _CORNER_OFFSETS[:, :1] * rowVector + _CORNER_OFFSETS[:, 1:] * columnVector
+        corners[index] = affines.lpsToRAS(lps)
+    return corners
+
+
+@dataclasses.dataclass
+class SliceDeviation:
+    """How far the loaded volume puts slice ``k``'s corners from where its DICOM file says they are.
+
+    ``deviationMm`` is the largest Euclidean corner distance (mm);
+    ``slicerErrorMm`` the largest absolute coordinate difference, the number
+    Slicer's "Irregular volume geometry detected (maximum error of ... mm)"
+    message prints.
+    """
+
+    k: int
+    file: str
+    instanceNumber: Optional[int]
+    deviationMm: float
+    slicerErrorMm: float
+
+
+def sliceDeviations(
+    loadedCorners: np.ndarray, dicomCorners: np.ndarray, slices: Sequence[SliceHeader]
+) -> List[SliceDeviation]:
+    """Per-slice corner deviations between two ``(slices, 4, 3)`` corner arrays (same frame, same k order)."""
+    difference = np.asarray(loadedCorners, dtype=float) - np.asarray(dicomCorners, dtype=float)
+    distances = np.linalg.norm(difference, axis=2).max(axis=1)
+    componentErrors = np.abs(difference).max(axis=(1, 2))
+    return [
+        SliceDeviation(k, header.file, header.instanceNumber, float(distances[k]), float(componentErrors[k]))
+        for k, header in enumerate(slices)
+    ]
+
+
+def originExplanation(ijkToRAS: npt.ArrayLike, firstSlice: SliceHeader) -> str:
+    """Say which file's IPP the volume origin is, with the LPS to RAS sign flips spelled out."""
+    origin = np.asarray(ijkToRAS, dtype=float)[:3, 3]
+    position = np.asarray(positionOf(firstSlice), dtype=float)
+    expected = affines.lpsToRAS(position)
+    distance = float(np.linalg.norm(origin - expected))
+    text = (
+        f"Slicer's origin (RAS, centre of voxel IJK 0,0,0) is ({_xyz(origin)}); the IPP of {firstSlice.label} "
+        f"(k = 0) is ({_xyz(position)}) in LPS. RAS = (-L, -P, S): negate x and y, keep z, giving "
+        f"({_xyz(expected)})"
+    )
+    if distance <= CORNER_TOLERANCE_MM:
+        return text + ": the same point."
+    return text + f": {distance:.4g} mm from the origin (an acquisition or other transform moves the volume)."
+
+
+def instanceNumberOrderAlongK(slices: Sequence[SliceHeader]) -> str:
+    """How InstanceNumber runs along the loaded volume's k: :func:`.stack.instanceNumberTrend`'s order
+    (``"ascending"``, ``"descending"``, ``"notSpatial"`` or ``"unknown"``), the same rule the checks use."""
+    return instanceNumberTrend([header.instanceNumber for header in slices])[0]
+
+
+def _xyz(values: Iterable[float]) -> str:
+    return ", ".join(f"{value:.4g}" for value in values)
+
+
+# --------------------------------------------------------------------------- comparing two grids
+
+
+@dataclasses.dataclass
+class GridComparison:
+    """Geometry of volume A compared with reference volume B (both world RAS, parent transforms applied).
+
+    ``axisMapping[n]`` is the B index axis (0=i, 1=j, 2=k) that A's axis n
+    runs along and ``flipped[n]`` whether it runs the opposite way;
+    ``None`` where A's axes are oblique to B's (more than
+    ``obliqueToleranceDeg``). ``originOffsetMm`` is the world vector from B's
+    voxel (0,0,0) centre to A's. ``maxVoxelCentreDistanceMm`` is, over A's
+    voxel centres at the 8 grid corners, the largest distance to where B's
+    grid puts the same index (meaningful when the dimensions agree).
+    ``resamplingFixes`` is True when the two volumes overlap in world space,
+    so resampling A onto B gives a volume on B's grid holding A's data.
+    """
+
+    sameGrid: bool
+    sameDimensions: bool
+    dimensionsA: Tuple[int, int, int]
+    dimensionsB: Tuple[int, int, int]
+    spacingA: Tuple[float, float, float]
+    spacingB: Tuple[float, float, float]
+    axisMapping: Optional[Tuple[int, int, int]]
+    flipped: Optional[Tuple[bool, bool, bool]]
+    originOffsetMm: Tuple[float, float, float]
+    maxVoxelCentreDistanceMm: Optional[float]
+    overlapFraction: float
+    resamplingFixes: bool
+    voxelToVoxel: np.ndarray
+    messages: List[str]
+
+
+def compareGrids(
+    ijkToWorldA: npt.ArrayLike,
+    dimensionsA: Sequence[int],
+    ijkToWorldB: npt.ArrayLike,
+    dimensionsB: Sequence[int],
+    *,
+    toleranceMm: float = SAME_GRID_TOLERANCE_MM,
+    obliqueToleranceDeg: float = 1.0,
+) -> GridComparison:
+    """Compare grid A with reference grid B. Both matrices map IJK to world RAS (4x4, parent transforms applied)."""
+    a = np.asarray(ijkToWorldA, dtype=float)
+    b = np.asarray(ijkToWorldB, dtype=float)
+    sizesA = _three(int(value) for value in dimensionsA)
+    sizesB = _three(int(value) for value in dimensionsB)
+    sameDimensions = sizesA == sizesB
+    mapping, flips = _axisMapping(a, b, obliqueToleranceDeg)
+    offset = a[:3, 3] - b[:3, 3]
+    distance = _cornerCentreDistance(a, b, sizesA) if sameDimensions else None
+    sameGrid = sameDimensions and distance is not None and distance <= toleranceMm
+    overlap = _overlapFraction(a, sizesA, b, sizesB)
+    comparison = GridComparison(
+        sameGrid=sameGrid,
+        sameDimensions=sameDimensions,
+        dimensionsA=sizesA,
+        dimensionsB=sizesB,
+        spacingA=_three(float(value) for value in affines.columnNorms(a)),
+        spacingB=_three(float(value) for value in affines.columnNorms(b)),
+        axisMapping=mapping,
+        flipped=flips,
+        originOffsetMm=_three(float(value) for value in offset),
+        maxVoxelCentreDistanceMm=distance,
+        overlapFraction=overlap,
+        resamplingFixes=(not sameGrid) and overlap > 0,
+        voxelToVoxel=affines.voxelToVoxel(a, b),
+        messages=[],
+    )
+    comparison.messages = _describe(comparison, toleranceMm)
+    return comparison
+
+
+_T = TypeVar("_T")
+
+
+def _three(values: Iterable[_T]) -> Tuple[_T, _T, _T]:
+    """The values of an (i, j, k) or (x, y, z) triple as a 3-tuple; ValueError for any other number of values."""
+    first, second, third = values
+    return first, second, third
+
+
+def _axisMapping(
+    a: np.ndarray, b: np.ndarray, obliqueToleranceDeg: float
+) -> Tuple[Optional[Tuple[int, int, int]], Optional[Tuple[bool, bool, bool]]]:
+    """For each A axis, the B axis it is parallel to and whether it is reversed; ``(None, None)`` if oblique."""
+    directionsA = a[:3, :3] / np.linalg.norm(a[:3, :3], axis=0)
+    directionsB = b[:3, :3] / np.linalg.norm(b[:3, :3], axis=0)
+    cosines = directionsA.T @ directionsB  # [axis of A, axis of B]
+    mapping = _three(int(np.argmax(np.abs(row))) for row in cosines)
+    limit = np.cos(np.radians(obliqueToleranceDeg))
+    if sorted(mapping) != [0, 1, 2] or any(abs(cosines[n, mapping[n]]) < limit for n in range(3)):
+        return None, None
+    return mapping, _three(bool(cosines[n, mapping[n]] < 0) for n in range(3))
+
+
+def _gridCorners(dimensions: Sequence[int]) -> np.ndarray:
+    """The 8 corner voxel indices (homogeneous, shape (8, 4))."""
+    limits = [(0, max(0, size - 1)) for size in dimensions]
+    return np.array([[i, j, k, 1.0] for i, j, k in itertools.product(*limits)], dtype=float)
+
+
+def _cornerCentreDistance(a: np.ndarray, b: np.ndarray, dimensions: Sequence[int]) -> float:
+    corners = _gridCorners(dimensions)
+    return float(np.max(np.linalg.norm((corners @ a.T - corners @ b.T)[:, :3], axis=1)))
+
+
+def _overlapFraction(a: np.ndarray, dimensionsA: Sequence[int], b: np.ndarray, dimensionsB: Sequence[int]) -> float:
+    """Fraction of A's corner-to-corner extent (sampled at 5^3 points) that falls inside B's voxel extent."""
+    samples = [np.linspace(0, max(0, size - 1), 5) for size in dimensionsA]
+    points = np.array([[i, j, k, 1.0] for i, j, k in itertools.product(*samples)])
+    inB = (points @ a.T) @ np.linalg.inv(b).T
+    inside = np.all((inB[:, :3] >= -0.5) & (inB[:, :3] <= np.asarray(dimensionsB, dtype=float) - 0.5), axis=1)
+    return float(np.mean(inside))
+
+
+def _describe(comparison: GridComparison, toleranceMm: float) -> List[str]:
+    if comparison.sameGrid:
+        return [
+            f"Same grid: every voxel centre within {comparison.maxVoxelCentreDistanceMm:.3g} mm "
+            f"(tolerance {toleranceMm:g} mm)."
+        ]
+    messages = []
+    if not comparison.sameDimensions:
+        messages.append(f"Dimensions differ: {comparison.dimensionsA} vs reference {comparison.dimensionsB} (i, j, k).")
+    if comparison.axisMapping is None:
+        messages.append("Index axes are oblique to the reference's: a rotation, not a permutation or flip.")
+    else:
+        flipped = comparison.flipped
+        assert flipped is not None  # _axisMapping gives both or neither
+        names = "ijk"
+        changes = [
+            f"{names[n]} runs along the reference's {'-' if flipped[n] else '+'}{names[m]}"
+            for n, m in enumerate(comparison.axisMapping)
+            if m != n or flipped[n]
+        ]
+        unchanged = "same directions as the reference (no permutation or flip)."
+        messages.append("Axes: " + ("; ".join(changes) + "." if changes else unchanged))
+    offset = np.asarray(comparison.originOffsetMm)
+    messages.append(
+        f"Origin (voxel 0,0,0 centre) is {np.linalg.norm(offset):.4g} mm from the reference's "
+        f"(RAS offset {_xyz(offset)})."
+    )
+    if comparison.maxVoxelCentreDistanceMm is not None:
+        messages.append(f"Same-index voxel centres are up to {comparison.maxVoxelCentreDistanceMm:.4g} mm apart.")
+    if comparison.resamplingFixes:
+        messages.append(
+            f"Resampling onto the reference grid fixes this ({100 * comparison.overlapFraction:.0f}% of this volume "
+            f"lies inside the reference's extent)."
+        )
+    elif not comparison.sameGrid:
+        messages.append("The volumes do not overlap in world space: resampling would give an empty volume.")
+    return messages

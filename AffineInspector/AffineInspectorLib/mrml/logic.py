@@ -1,0 +1,157 @@
+"""MRML logic: the geometry of the volumes in a scene, checked against their DICOM files, compared and resampled.
+
+Works on any ``vtkMRMLScene`` passed in: ``slicer.mrmlScene`` inside 3D
+Slicer, or a scene made by :class:`~AffineInspectorLib.mrml.host.StandaloneHost`
+on the PyPI package ``slicer-core``. Imports ``slicer`` (MRML, VTK) but no Qt.
+:class:`VolumeGeometryLogic` is the one object the panel, the console and the
+command line use; the pieces are in :mod:`.nodes` (reading nodes) and
+:mod:`.dicomcheck` (a volume against its DICOM files).
+
+Conventions: ``IJKToRAS`` is the node's own matrix (Slicer IJK: i column,
+j row, k slice; RAS mm) without parent transforms; ``IJKToWorld`` includes
+the parent transform chain (linear only); DICOM values are LPS.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+import numpy as np
+import slicer
+import vtk
+
+from ..dicom.series import SeriesGeometry, analyseSeries
+from ..geometry import affines, crosscheck
+from ..geometry.errors import GeometryError
+from ..geometry.findings import Tolerances
+from ..geometry.progress import ProgressCallback
+from .dicomcheck import CrossCheck, DICOMSource, crossCheckVolume, dicomSlices
+from .nodes import VolumeInfo, ijkToRAS, ijkToWorld, volumeInfo, volumeNodes
+
+INTERPOLATIONS = ("nearest", "linear", "cubic")
+
+
+# --------------------------------------------------------------------------- compare and resample
+
+
+def compareVolumes(volumeNode: Any, referenceNode: Any) -> crosscheck.GridComparison:
+    """Compare a volume's grid with a reference volume's, in world space (linear parent transforms applied)."""
+    return crosscheck.compareGrids(
+        ijkToWorld(volumeNode),
+        volumeNode.GetImageData().GetDimensions(),
+        ijkToWorld(referenceNode),
+        referenceNode.GetImageData().GetDimensions(),
+    )
+
+
+def voxelToVoxelMatrix(inputNode: Any, referenceNode: Any) -> np.ndarray:
+    """inverse(reference IJKToWorld) . input IJKToWorld: input IJK to reference IJK (4x4)."""
+    return affines.voxelToVoxel(ijkToWorld(inputNode), ijkToWorld(referenceNode))
+
+
+def resampleToReference(
+    inputNode: Any,
+    referenceNode: Any,
+    *,
+    interpolation: Optional[str] = None,
+    outputName: Optional[str] = None,
+    labelmap: Optional[bool] = None,
+) -> Any:
+    """Resample ``inputNode`` onto ``referenceNode``'s grid into a new node; the input is not modified.
+
+    Correct in world space: each output voxel (reference IJK) is mapped
+    through the reference's IJKToRAS and parent transforms to world, then
+    through the input's inverse parent transforms and RASToIJK (linear
+    transforms only). The output node gets the reference's IJKToRAS and is
+    placed under the reference's parent transform, so it overlays the
+    reference voxel for voxel. ``interpolation`` defaults to nearest for
+    labelmaps (or ``labelmap=True``) and linear otherwise. Voxels outside the
+    input are 0.
+    """
+    isLabel = inputNode.IsA("vtkMRMLLabelMapVolumeNode") if labelmap is None else bool(labelmap)
+    interpolation = interpolation or ("nearest" if isLabel else "linear")
+    if interpolation not in INTERPOLATIONS:
+        raise GeometryError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, not {interpolation!r}")
+    if inputNode.GetImageData() is None or referenceNode.GetImageData() is None:
+        raise GeometryError("both the input and the reference volume need image data")
+    referenceToInputIJK = np.linalg.inv(ijkToWorld(inputNode)) @ ijkToWorld(referenceNode)
+    reslice = vtk.vtkImageReslice()
+    reslice.SetInputData(inputNode.GetImageData())
+    reslice.SetResliceAxes(slicer.util.vtkMatrixFromArray(referenceToInputIJK))
+    columns, rows, slices = referenceNode.GetImageData().GetDimensions()
+    reslice.SetOutputExtent(0, columns - 1, 0, rows - 1, 0, slices - 1)
+    reslice.SetOutputOrigin(0, 0, 0)
+    reslice.SetOutputSpacing(1, 1, 1)
+    reslice.SetBackgroundLevel(0)
+    {
+        "nearest": reslice.SetInterpolationModeToNearestNeighbor,
+        "linear": reslice.SetInterpolationModeToLinear,
+        "cubic": reslice.SetInterpolationModeToCubic,
+    }[interpolation]()
+    reslice.Update()
+    image = vtk.vtkImageData()
+    image.DeepCopy(reslice.GetOutput())
+
+    scene = inputNode.GetScene()
+    className = "vtkMRMLLabelMapVolumeNode" if isLabel else inputNode.GetClassName()
+    name = scene.GenerateUniqueName(outputName or f"{inputNode.GetName()} resampled to {referenceNode.GetName()}")
+    output = scene.AddNewNodeByClass(className, name)
+    output.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(ijkToRAS(referenceNode)))
+    output.SetAndObserveImageData(image)
+    parent = referenceNode.GetParentTransformNode()
+    if parent is not None:
+        output.SetAndObserveTransformNodeID(parent.GetID())
+    output.CreateDefaultDisplayNodes()
+    return output
+
+
+# --------------------------------------------------------------------------- the logic object
+
+
+class VolumeGeometryLogic:
+    """One object for the panel, the console and the command line; the Slicer module's logic derives from it.
+
+    ``scene`` defaults to ``slicer.mrmlScene``; ``dicomSource`` to
+    ``slicer.dicomDatabase`` (inside Slicer). Standalone, pass the host's.
+    """
+
+    def __init__(self, scene: Any = None, dicomSource: Optional[DICOMSource] = None) -> None:
+        self._scene = scene
+        self._dicomSource = dicomSource
+
+    @property
+    def scene(self) -> Any:
+        return self._scene if self._scene is not None else slicer.mrmlScene
+
+    @property
+    def dicomSource(self) -> DICOMSource:
+        if self._dicomSource is not None:
+            return self._dicomSource
+        database = getattr(slicer, "dicomDatabase", None)
+        if database is None:
+            raise GeometryError("no DICOM database: open the DICOM module once, or pass a dicomSource")
+        return database
+
+    def volumes(self) -> List[VolumeInfo]:
+        return [volumeInfo(node) for node in volumeNodes(self.scene)]
+
+    def crossCheck(
+        self, volumeNode: Any, progressCallback: Optional[ProgressCallback] = None, **tolerances: float
+    ) -> CrossCheck:
+        limits = Tolerances.fromKeywords(**tolerances)
+        return crossCheckVolume(volumeNode, self.dicomSource, progressCallback=progressCallback, limits=limits)
+
+    def dicomGeometry(self, volumeNode: Any, progressCallback: Optional[ProgressCallback] = None) -> SeriesGeometry:
+        slices, problems = dicomSlices(volumeNode, self.dicomSource, progressCallback)
+        if not slices:
+            raise GeometryError("; ".join(problems) or "no DICOM slices found")
+        return analyseSeries(slices)
+
+    def compare(self, volumeNode: Any, referenceNode: Any) -> crosscheck.GridComparison:
+        return compareVolumes(volumeNode, referenceNode)
+
+    def voxelToVoxel(self, inputNode: Any, referenceNode: Any) -> np.ndarray:
+        return voxelToVoxelMatrix(inputNode, referenceNode)
+
+    def resample(self, inputNode: Any, referenceNode: Any, **options: Any) -> Any:
+        return resampleToReference(inputNode, referenceNode, **options)

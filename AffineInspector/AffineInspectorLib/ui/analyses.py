@@ -1,0 +1,72 @@
+"""The panel's analysis of one volume against its DICOM files, as plain data, and the key it is cached under.
+
+No Qt: the panel (:mod:`.panel`) keeps these per node ID and shows them. The key holds everything the
+analysis depends on (IJKToRAS, dimensions, instance UIDs, parent transforms and their modification
+times), so a refresh after the analysis only re-reads node properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+
+from ..geometry.progress import ProgressCallback
+from . import paneldata
+
+if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this one does not
+    from ..dicom.series import SeriesGeometry
+    from ..mrml.dicomcheck import CrossCheck
+    from ..mrml.logic import VolumeGeometryLogic
+    from ..mrml.nodes import VolumeInfo
+
+
+@dataclasses.dataclass
+class VolumeAnalysis:
+    """The cached result of checking one volume against its DICOM files (see module docstring)."""
+
+    key: tuple
+    check: Optional[CrossCheck] = None  # None when it failed
+    error: str = ""
+    sliceTable: paneldata.SliceTable = dataclasses.field(default_factory=lambda: paneldata.EMPTY_SLICE_TABLE)
+    plotPNG: bytes = b""
+    plotError: str = ""
+
+
+def analysisKey(node: Any, info: VolumeInfo) -> tuple:
+    """What a volume's analysis depends on; a different key means the cached analysis is stale."""
+    transforms = []
+    parent = node.GetParentTransformNode()
+    while parent is not None:
+        transforms.append((parent.GetID(), parent.GetMTime()))
+        parent = parent.GetParentTransformNode()
+    uids = node.GetAttribute("DICOM.instanceUIDs") or ""
+    matrix = tuple(np.round(np.asarray(info.IJKToRAS, dtype=float).ravel(), 9))
+    return (matrix, tuple(info.dimensions), hash(uids), tuple(transforms))
+
+
+def analyse(
+    logic: VolumeGeometryLogic, node: Any, key: tuple, progressCallback: Optional[ProgressCallback] = None
+) -> VolumeAnalysis:
+    """Cross-check ``node`` with its DICOM files and build the slice table and plot.
+
+    Raises what ``logic.crossCheck`` raises (Cancelled, GeometryError, OSError, ValueError).
+    """
+    check = logic.crossCheck(node, progressCallback=progressCallback)
+    analysis = VolumeAnalysis(key=key, check=check)
+    analysis.sliceTable = paneldata.sliceTable(check)
+    _renderPlot(analysis, check.dicom)
+    return analysis
+
+
+def _renderPlot(analysis: VolumeAnalysis, series: Optional[SeriesGeometry]) -> None:
+    if series is None or len(series.slices) < 2:
+        return
+    try:
+        analysis.plotPNG = paneldata.stepTiltPlotPNG(series)
+    except ImportError:
+        analysis.plotError = (
+            "The step and tilt plot needs matplotlib: in Slicer's Python console run "
+            "slicer.util.pip_install('matplotlib'), then select the volume again."
+        )

@@ -1,0 +1,171 @@
+"""``affine-inspector gui``: the panel in a standalone window (PySide6 + slicer-core, no Slicer application).
+
+A main window holds the same panel the Slicer module shows, over a
+:class:`~AffineInspectorLib.host.StandaloneHost` scene; File opens a DICOM
+folder (every series in it, loaded as Slicer's DICOM plugin loads them) or a
+volume file. ``--offscreen --screenshot FILE`` renders the window without a
+display, with the first volume and its slice table selected, and exits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+from ..geometry.errors import GeometryError
+from ..mrml.host import VOLUME_EXTENSIONS
+
+DEFAULT_SIZE = (1000, 1100)
+
+
+def _application(offscreen: bool) -> Any:
+    """The QApplication (made if there is none yet)."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from .qtcompat import qt
+
+    return qt.QApplication.instance() or qt.QApplication(["affine-inspector"])
+
+
+class MainWindow:
+    """The standalone window: File menu, the panel, a status bar. ``window`` is the QMainWindow."""
+
+    def __init__(self, *, reportError: Optional[Callable[[str, str], None]] = None) -> None:
+        from ..mrml.host import StandaloneHost
+        from ..mrml.logic import VolumeGeometryLogic
+        from .panel import AffineInspectorPanel
+        from .qtcompat import qt
+
+        self.host = StandaloneHost()
+        self.logic = VolumeGeometryLogic(self.host.scene, self.host)
+        self.window = qt.QMainWindow()
+        self.window.setWindowTitle("Affine Inspector")
+        self.panel = AffineInspectorPanel(self.logic, reportError=reportError)
+        self.window.setCentralWidget(self.panel.widget)
+        fileMenu = self.window.menuBar().addMenu("&File")
+        fileMenu.addAction("Open DICOM folder...", self.onOpenDICOMFolder)
+        fileMenu.addAction("Open volume file...", self.onOpenVolumeFile)
+        fileMenu.addSeparator()
+        fileMenu.addAction("Quit", self.window.close)
+        self.window.resize(*DEFAULT_SIZE)
+
+    def open(self, paths: Sequence[str]) -> List[Any]:
+        """Load volume files and DICOM files/folders (every series); returns the new nodes.
+
+        What cannot be loaded is reported through the panel (status line and
+        error display), never skipped silently.
+        """
+        nodes = []
+        for path in paths:  # in the order given: the first path's volume is the one selected
+            with self.panel.errorsShown(f"Opening {path} failed"):
+                if not os.path.exists(path):
+                    raise FileNotFoundError(f"no such file or folder: {path}")
+                if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
+                    nodes.append(self.host.loadVolume(path))
+                else:
+                    nodes.extend(self._openDICOM([path]))
+        self.panel.checkAll()  # refreshes the table when done
+        return nodes
+
+    def _openDICOM(self, paths: Sequence[str]) -> List[Any]:
+
+        dialog, callback = self.panel.progressDialog("Reading DICOM headers")
+        earlierErrors = dict(self.host.loadErrors)
+        try:
+            nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
+        finally:
+            dialog.close()
+        problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items() if uid not in earlierErrors]
+        if self.host.unreadable:
+            problems.append(
+                f"{len(self.host.unreadable)} file(s) were not DICOM images (e.g. {self.host.unreadable[0].message})"
+            )
+        if not nodes:
+            raise GeometryError(
+                f"no DICOM image series loaded from {', '.join(paths)}"
+                + (": " + "; ".join(problems) if problems else "")
+            )
+        if problems:
+            self.panel.setStatus("Loaded with problems: " + "; ".join(problems), error=True)
+        return nodes
+
+    def onOpenDICOMFolder(self) -> None:
+        from .qtcompat import qt
+
+        folder = qt.QFileDialog.getExistingDirectory(self.window, "Open a DICOM folder")
+        if folder:
+            self.open([folder])
+
+    def onOpenVolumeFile(self) -> None:
+        from .qtcompat import qt
+
+        patterns = " ".join(f"*{extension}" for extension in VOLUME_EXTENSIONS)
+        path, _ = qt.QFileDialog.getOpenFileName(self.window, "Open a volume file", "", f"Volumes ({patterns})")
+        if path:
+            self.open([path])
+
+    def selectFirstVolume(self, tab: str = "slices") -> Optional[str]:
+        """Select the first volume (its DICOM files are read if needed) and show ``tab``; returns its node ID."""
+        self.panel.refresh()
+        nodeIDs = self.panel.volumeNodeIDs()
+        if not nodeIDs:
+            return None
+        self.panel.selectVolume(nodeIDs[0])
+        self.panel.showTab(tab)
+        return nodeIDs[0]
+
+    def screenshot(self, path: str) -> None:
+        """Render the window into a PNG file."""
+        from .qtcompat import qt
+
+        self.window.show()
+        for _ in range(3):  # layout, then paint
+            qt.QApplication.processEvents()
+        if not self.window.grab().save(path, "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def close(self) -> None:
+        self.panel.cleanup()
+        self.window.close()
+
+
+def showWindow(
+    paths: Sequence[str], *, tab: str = "slices", size: Tuple[int, int] = DEFAULT_SIZE, offscreen: bool = False
+) -> int:
+    """Open the window on ``paths`` (errors get a message box) and run until it is closed; Qt's exit status."""
+    application = _application(offscreen)
+    main = MainWindow()
+    main.window.resize(*size)
+    main.open(list(paths))
+    main.selectFirstVolume(tab)
+    main.window.show()
+    return application.exec()
+
+
+def renderScreenshot(
+    paths: Sequence[str],
+    screenshot: str,
+    *,
+    tab: str = "slices",
+    size: Tuple[int, int] = DEFAULT_SIZE,
+    offscreen: bool = False,
+) -> None:
+    """Open ``paths`` without blocking (errors go to stderr), select the first volume, write the window to PNG.
+
+    Raises GeometryError when no volume could be loaded (nothing is written then).
+    """
+    _application(offscreen)
+
+    def report(message: str, details: str) -> None:
+        sys.stderr.write(f"affine-inspector: {message}: {details}\n")
+
+    main = MainWindow(reportError=report)
+    try:
+        main.window.resize(*size)
+        main.open(list(paths))
+        if main.selectFirstVolume(tab) is None:
+            raise GeometryError("no volume loaded; no screenshot written")
+        main.screenshot(screenshot)
+    finally:
+        main.close()
