@@ -17,7 +17,7 @@ import pytest
 import slicer
 import slicerenv
 
-from AffineInspectorLib.slicersort import sortLikeSlicer
+from AffineInspectorLib.dicom.slicersort import sortLikeSlicer
 from conftest import case
 
 
