@@ -1,4 +1,9 @@
-"""The Qt panel and the standalone window, offscreen (PySide6 + slicer-core), on the shared real data.
+"""The Qt panel and the standalone window, offscreen on slicer-core, on the shared real data, under both bindings.
+
+``make test`` runs this file twice: under CPython with PySide6 (the standalone
+window's binding) and inside the PythonQt host (Slicer's binding). Qt
+properties are read with ``qtcompat.prop`` (PythonQt's attributes shadow the
+getters; ``Testing/test_qt_property_reads.py`` checks this file too).
 
 Expected values come from the engine reading the folders directly
 (``inspectPaths``, no Slicer, no Qt) and from the MRML logic; the panel must
@@ -21,6 +26,7 @@ from conftest import case
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from AffineInspectorLib.dicom.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.geometry.errors import GeometryError  # noqa: E402
 from AffineInspectorLib.geometry.findings import worstSeverity  # noqa: E402
 from AffineInspectorLib.geometry.formats import (  # noqa: E402
     COPY_FORMATS,
@@ -30,7 +36,7 @@ from AffineInspectorLib.geometry.formats import (  # noqa: E402
 from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
 from AffineInspectorLib.ui import paneldata  # noqa: E402
 from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
-from AffineInspectorLib.ui.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import childWidgetVariables, loadUI, prop, qt  # noqa: E402
 from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE_TILT = "dcm_qa_ct_GE"
@@ -40,7 +46,7 @@ GE_NIFTI = "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz"
 
 @pytest.fixture(scope="module")
 def application():
-    assert not PYTHONQT, "outside Slicer the panel must run on PySide6"
+    """PySide6: made here; PythonQt: the host's (it exists before Python starts)."""
     return qt.QApplication.instance() or qt.QApplication(["pytest"])
 
 
@@ -63,7 +69,8 @@ def settle():
 def tableRows(panel):
     table = panel.ui.volumeTable
     return [
-        [table.item(row, column).text() for column in range(table.columnCount())] for row in range(table.rowCount())
+        [table.item(row, column).text() for column in range(prop(table, "columnCount"))]
+        for row in range(prop(table, "rowCount"))
     ]
 
 
@@ -189,7 +196,7 @@ def test_selecting_a_row_shows_the_logic_matrices(window):
     assert check.originExplanation in text and "negate x and y" in text
     # The same numbers the engine found reading the files without Slicer: the tilt, and 22.8 mm.
     assert "18.5 deg" in text and "22.78 mm" in text
-    font = panel.ui.geometryText.font()
+    font = prop(panel.ui.geometryText, "font")
     assert qt.QFontInfo(font).fixedPitch()
 
 
@@ -218,8 +225,8 @@ def test_slice_table_flags_the_right_slices(window):
     # Slicer's corner deviation per slice, as the logic measured it.
     deviations = panel.analysis(ct.GetID()).check.deviations
     assert model.data(model.index(14, 7), qt.Qt.DisplayRole) == f"{deviations[14].deviationMm:.3g}"
-    assert not panel.ui.slicePlotLabel.pixmap().isNull()
-    findings = [panel.ui.findingsList.item(i).text() for i in range(panel.ui.findingsList.count())]
+    assert not prop(panel.ui.slicePlotLabel, "pixmap").isNull()
+    findings = [panel.ui.findingsList.item(i).text() for i in range(prop(panel.ui.findingsList, "count"))]
     assert findings[0].startswith("ERROR") and any("gantryTilt" in line for line in findings)
 
 
@@ -229,7 +236,7 @@ def test_cancelling_the_dicom_reading_caches_nothing(window):
     panel = window.panel
     assert panel.analyse(ct, progressCallback=lambda label, fraction: True) is None
     assert panel.analysis(ct.GetID()) is None
-    assert "cancelled" in panel.ui.statusLabel.text()
+    assert "cancelled" in prop(panel.ui.statusLabel, "text")
     assert tableRows(panel)[0][5] == paneldata.NOT_CHECKED
 
 
@@ -250,7 +257,7 @@ def test_resample_button_creates_a_node_on_the_reference_grid_and_selects_it(win
     assert output.GetID() not in (ct.GetID(), mr.GetID())
     assert np.allclose(ijkToRAS(output), ijkToRAS(ct))
     assert output.GetImageData().GetDimensions() == ct.GetImageData().GetDimensions()
-    assert "nearest interpolation" in panel.ui.statusLabel.text()
+    assert "nearest interpolation" in prop(panel.ui.statusLabel, "text")
     assert ct.GetImageData().GetDimensions() == (512, 512, 28)  # inputs untouched
 
 
@@ -262,7 +269,7 @@ def test_errors_reach_the_user(window, tmp_path):
     panel.ui.resampleButton.click()
     assert window.errors and window.errors[-1][0] == "Resampling failed"
     assert "its own reference" in window.errors[-1][1]
-    assert "its own reference" in panel.ui.statusLabel.text()
+    assert "its own reference" in prop(panel.ui.statusLabel, "text")
     assert len(panel.volumeNodeIDs()) == 1
     window.open([str(tmp_path / "missing"), case(GE_TILT)])
     assert window.errors[-1][0] == f"Opening {tmp_path / 'missing'} failed"
@@ -271,6 +278,16 @@ def test_errors_reach_the_user(window, tmp_path):
     (tmp_path / "notes.txt").write_text("not DICOM")
     window.open([str(tmp_path)])
     assert "no DICOM image series loaded" in window.errors[-1][1]
+
+
+def test_errors_are_shown_then_re_raised_as_slicer_does(window):
+    """As slicer.util.tryWithErrorDisplay: shown once, status line set, and the exception goes on to the caller."""
+    with pytest.raises(GeometryError, match="no reference"):
+        with window.panel.errorsShown("Resampling failed"):
+            raise GeometryError("no reference")
+    assert window.errors == [("Resampling failed", "no reference")]
+    assert prop(window.panel.ui.statusLabel, "text") == "Resampling failed: no reference"
+    assert qt.QApplication.overrideCursor() is None
 
 
 def test_copy_button_puts_the_chosen_format_on_the_clipboard(window):

@@ -31,7 +31,7 @@ from ..mrml.dicomcheck import CrossCheck
 from ..mrml.logic import INTERPOLATIONS, VolumeGeometryLogic
 from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
 from . import analyses, paneldata, tablemodels
-from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
+from .qtcompat import childWidgetVariables, loadUI, prop, qt, tryWithErrorDisplay
 
 _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
@@ -47,6 +47,19 @@ def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, 
         return progressCallback(f"{prefix}: {label}", (part + fraction) / parts)
 
     return callback
+
+
+def _fixedPitchFont() -> Any:
+    """The system's fixed-pitch font, so that matrix columns line up.
+
+    Qt 5's offscreen platform (no platform theme) answers the FixedFont query with the proportional default
+    font; then fontconfig's "monospace" with the typewriter hint is asked for instead.
+    """
+    font = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
+    if not qt.QFontInfo(font).fixedPitch():
+        font = qt.QFont("monospace")
+        font.setStyleHint(qt.QFont.TypeWriter)
+    return font
 
 
 class AffineInspectorPanel(VTKObservationMixin):
@@ -103,8 +116,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         ui.sliceTable.horizontalHeader().setStretchLastSection(True)
         ui.sliceTable.verticalHeader().setDefaultSectionSize(ui.sliceTable.fontMetrics().height() + 4)
 
-        fixedFont = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
-        ui.geometryText.setFont(fixedFont)
+        ui.geometryText.setFont(_fixedPitchFont())
         ui.geometryText.setReadOnly(True)
         ui.geometryText.setLineWrapMode(qt.QPlainTextEdit.WidgetWidth)
         for name in COPY_FORMATS:
@@ -223,7 +235,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             self._rowNodeIDs.append(info.nodeID)
         # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
         # The last column is left to stretch.
-        for column in range(table.columnCount() - 1):
+        for column in range(prop(table, "columnCount") - 1):
             table.resizeColumnToContents(column)
         table.blockSignals(False)
 
@@ -240,7 +252,7 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def referenceNodeID(self) -> Optional[str]:
         """Node ID of the volume chosen as resampling reference."""
-        index = self.ui.referenceComboBox.currentIndex()
+        index = prop(self.ui.referenceComboBox, "currentIndex")
         return self._rowNodeIDs[index] if 0 <= index < len(self._rowNodeIDs) else None
 
     def _selectRow(self, nodeID: Optional[str]) -> None:
@@ -439,7 +451,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             dialog.setLabelText(label)
             dialog.setValue(int(round(100 * min(max(fraction, 0.0), 1.0))))
             qt.QApplication.processEvents()
-            return dialog.wasCanceled()
+            return bool(prop(dialog, "wasCanceled"))
 
         return dialog, callback
 
@@ -447,19 +459,18 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     @contextlib.contextmanager
     def errorsShown(self, message: str) -> Iterator[None]:
-        """Run a user action: an error goes to the status line and to the error display (Slicer's inside Slicer)."""
-        with tryWithErrorDisplay(message, report=self._report):
+        """Run a user action: an error goes to the status line and to the error display, then is re-raised.
+
+        The display is Slicer's (``slicer.util.tryWithErrorDisplay``) inside Slicer, else ``reportError`` or a
+        message box. Re-raised as Slicer's does: from a button's slot Qt prints it; a caller that goes on with
+        other work after a failure (the window opening several paths) catches it itself.
+        """
+        with tryWithErrorDisplay(message, report=self.reportError):
             try:
                 yield
             except Exception as error:
                 self.setStatus(f"{message}: {error}", error=True)
                 raise
-
-    def _report(self, message: str, details: str) -> None:
-        if self.reportError is not None:
-            self.reportError(message, details)
-        else:
-            showErrorDialog(message, details)
 
     def onCheckAll(self) -> None:
         with self.errorsShown("Checking the DICOM volumes failed"):
@@ -472,13 +483,13 @@ class AffineInspectorPanel(VTKObservationMixin):
         info = self._infos.get(nodeID) if nodeID is not None else None
         if info is None:
             raise GeometryError("select a volume first")
-        return formatGeometry(formatName or self.ui.copyFormatComboBox.currentText(), info.IJKToRAS)
+        return formatGeometry(formatName or prop(self.ui.copyFormatComboBox, "currentText"), info.IJKToRAS)
 
     def onCopy(self) -> None:
         with self.errorsShown("Copying the geometry failed"):
             text = self.copyText()
             qt.QApplication.clipboard().setText(text)
-            self.setStatus(f"Copied as {self.ui.copyFormatComboBox.currentText()}.")
+            self.setStatus(f"Copied as {prop(self.ui.copyFormatComboBox, 'currentText')}.")
 
     def resampleSelected(self) -> Any:
         """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""
@@ -488,7 +499,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             raise GeometryError("select the volume to resample in the table and a reference volume")
         if inputNode.GetID() == referenceNode.GetID():
             raise GeometryError(f"{inputNode.GetName()} is its own reference: choose another reference volume")
-        interpolation = self.ui.interpolationComboBox.currentText()
+        interpolation = prop(self.ui.interpolationComboBox, "currentText")
         output = self.logic.resample(inputNode, referenceNode, interpolation=interpolation)
         self.refresh()
         self.selectVolume(output.GetID(), analyse=False)
