@@ -53,7 +53,8 @@ STAND_INS: Dict[str, str] = {
     "DICOMLib": "its __init__ imports the DICOM browser's modules, absent here; only DICOMUtils and DICOMPlugin load",
     "DICOMLib.DICOMExportScalarVolume": "imported by the scalar-volume plugin for export only; not in the shared tree",
     "slicer.app": "qSlicerApplication: testing mode (no modal boxes; tryWithErrorDisplay re-raises), cursor, app logic,"
-    " moduleManager() (ScriptedLoadableModuleWidget connects to its moduleAboutToBeUnloaded(QString) signal)",
+    " moduleManager() (ScriptedLoadableModuleWidget connects to its moduleAboutToBeUnloaded(QString) signal;"
+    " under PySide6 the stand-in takes PythonQt's connect(signature, slot) form)",
     "slicer.dicomDatabase": "ctkDICOMDatabase: the tag values of files, read with pydicom on first use",
     "slicer.mrmlScene": "the scene the application owns",
     "slicer.modules": "the module registry: volumes and colors logics, dicomPlugins, DICOMInstance",
@@ -196,19 +197,41 @@ class Application:
     def moduleManager(self):
         """qSlicerModuleManager's one signal that ScriptedLoadableModuleWidget connects to by its C++ signature."""
         if self._moduleManager is None:
-            if not PYTHONQT:
-                raise NotImplementedError("slicer.app.moduleManager(): Slicer's widget code needs the PythonQt host")
-            from PythonQt.QtCore import Signal
-
-            class ModuleManager(self._qt.QObject):
-                moduleAboutToBeUnloaded = Signal("QString")
-
-            self._moduleManager = ModuleManager()
+            self._moduleManager = _moduleManager(self._qt)
         return self._moduleManager
 
     def topLevelWidgets(self) -> list:
         """slicer.util.mainWindow() looks for "qSlicerMainWindow" here; there is none."""
         return []
+
+
+def _moduleManager(qt):
+    """An object with qSlicerModuleManager's ``moduleAboutToBeUnloaded(QString)`` signal.
+
+    Under PythonQt, ``connect("moduleAboutToBeUnloaded(QString)", slot)`` (the form Slicer's widget code uses) is
+    PythonQt's own. PySide6 has no such form: there the stand-in's ``connect``/``disconnect`` take that one
+    signature and connect the Python signal.
+    """
+    if PYTHONQT:
+        from PythonQt.QtCore import Signal
+
+        class ModuleManager(qt.QObject):
+            moduleAboutToBeUnloaded = Signal("QString")
+
+        return ModuleManager()
+    from PySide6.QtCore import QObject, Signal
+
+    class PySideModuleManager(QObject):
+        moduleAboutToBeUnloaded = Signal(str)
+        _signatures = {"moduleAboutToBeUnloaded(QString)": "moduleAboutToBeUnloaded"}
+
+        def connect(self, signature, slot):
+            getattr(self, self._signatures[signature]).connect(slot)
+
+        def disconnect(self, signature, slot):
+            getattr(self, self._signatures[signature]).disconnect(slot)
+
+    return PySideModuleManager()
 
 
 #

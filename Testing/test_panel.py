@@ -45,9 +45,8 @@ GE_NIFTI = "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz"
 
 
 @pytest.fixture(scope="module")
-def application():
-    """PySide6: made here; PythonQt: the host's (it exists before Python starts)."""
-    return qt.QApplication.instance() or qt.QApplication(["pytest"])
+def application(qtApplication):
+    return qtApplication
 
 
 @pytest.fixture

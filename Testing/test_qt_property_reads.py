@@ -62,21 +62,28 @@ RETURN_CLASSES = {
 ITEM_CLASSES = {"QTableWidget": "QTableWidgetItem", "QListWidget": "QListWidgetItem"}
 
 
-def qtClass(name: str) -> Optional[type]:
+def _metaObjectProperties() -> Dict[str, Set[str]]:
+    """Q_PROPERTY names (inherited ones included) of every QObject class of QtCore, QtGui and QtWidgets.
+
+    Read once, when this module is imported (pytest's collection, before any test): after Qt objects of a
+    class have come and gone, PySide6 6.11 may report that class's staticMetaObject as "already deleted".
+    """
+    table: Dict[str, Set[str]] = {}
     for module in (QtCore, QtGui, QtWidgets):
-        value = getattr(module, name, None)
-        if isinstance(value, type):
-            return value
-    return None
+        for name in dir(module):  # getattr, not vars(): PySide6 creates its classes on first access
+            cls = getattr(module, name)
+            if isinstance(cls, type) and issubclass(cls, QtCore.QObject):
+                metaObject = cls.staticMetaObject
+                table[name] = {str(metaObject.property(i).name()) for i in range(metaObject.propertyCount())}
+    return table
+
+
+META_OBJECT_PROPERTIES = _metaObjectProperties()
 
 
 def propertyNames(className: str) -> Set[str]:
-    """The Q_PROPERTY names of a Qt class, inherited ones included; empty for a class that is not a QObject."""
-    cls = qtClass(className)
-    if cls is None or not issubclass(cls, QtCore.QObject):
-        return set()
-    metaObject = cls.staticMetaObject
-    return {str(metaObject.property(index).name()) for index in range(metaObject.propertyCount())}
+    """The Q_PROPERTY names of a Qt class; empty for a class that is not a QObject (items, fonts, images)."""
+    return META_OBJECT_PROPERTIES.get(className, set())
 
 
 def uiClasses() -> Dict[str, str]:

@@ -1,7 +1,7 @@
 """Slicer's own Python runs here with slicerenv's stand-ins: the proof, and the oracle for the project's ports.
 
-Runs under plain CPython (``make test``, ``qt`` is PySide6) and under the
-PythonQt host (``make test-pythonqt``, ``qt`` is PythonQt, as in Slicer).
+``make test`` runs it twice: under plain CPython (``qt`` is PySide6) and inside
+the PythonQt host (``qt`` is PythonQt, as in Slicer).
 """
 
 from __future__ import annotations
@@ -120,24 +120,17 @@ def test_scripted_loadable_module_and_logic(environment, tmp_path):
     assert ScriptedLoadableModuleLogic().getParameterNode().IsA("vtkMRMLScriptedModuleNode")
 
 
-@pytest.mark.skipif(not slicerenv.PYTHONQT, reason="Slicer's widget code reads Qt properties: PythonQt host only")
-def test_scripted_loadable_module_widget_and_gui_connectors(environment):
-    """The widget base class sets up on a parent widget, parameterNodeWrapper binds Qt widgets both ways, and
-    cleanup() runs when the module manager announces the module's unloading."""
+def test_scripted_loadable_module_widget_sets_up_and_cleans_up(qtApplication, environment):
+    """Slicer's widget base class sets up on a parent widget, and cleanup() runs when the module manager announces
+    the module's unloading (both bindings; parameterNodeWrapper's GUI connectors: Testing/pythonqt)."""
     import qt
-    from slicer.parameterNodeWrapper import parameterNodeWrapper
     from slicer.ScriptedLoadableModule import ScriptedLoadableModuleWidget
-
-    @parameterNodeWrapper
-    class Parameters:
-        sliceCount: int = 3
 
     class ExampleWidget(ScriptedLoadableModuleWidget):
         def setup(self):
             ScriptedLoadableModuleWidget.setup(self)
-            self.spinBox = qt.QSpinBox()
-            self.spinBox.setProperty("SlicerParameterName", "sliceCount")
-            self.layout.addWidget(self.spinBox)
+            self.label = qt.QLabel("example")
+            self.layout.addWidget(self.label)
             self.cleanedUp = False
 
         def cleanup(self):
@@ -147,13 +140,9 @@ def test_scripted_loadable_module_widget_and_gui_connectors(environment):
     parent.setLayout(qt.QVBoxLayout())
     widget = ExampleWidget(parent)
     widget.setup()
-    parameters = Parameters(slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScriptedModuleNode"))
-    parameters.connectGui(widget.parent)
-    assert widget.spinBox.value == 3
-    widget.spinBox.setValue(7)
-    assert parameters.sliceCount == 7
-    parameters.sliceCount = 9
-    assert widget.spinBox.value == 9
+    assert widget.moduleName == "Example" and parent.layout().indexOf(widget.label) >= 0
+    slicer.app.moduleManager().moduleAboutToBeUnloaded.emit("Other")
+    assert not widget.cleanedUp
     slicer.app.moduleManager().moduleAboutToBeUnloaded.emit("Example")
     assert widget.cleanedUp
     parent.deleteLater()

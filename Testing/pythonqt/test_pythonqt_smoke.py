@@ -1,8 +1,9 @@
 """The PythonQt host works as Slicer's Python does: CTK's qt module, Qt properties as attributes, .ui loading.
 
-Runs under ``AffineInspectorQtHost`` (``make test-pythonqt``); under plain
-CPython every test here is skipped. The behaviours asserted here are the
-ones that differ from PySide6 and will matter to code written for both.
+Runs under ``AffineInspectorQtHost`` (``make test`` runs it there); plain
+CPython does not collect this folder (``Testing/conftest.py``). The
+behaviours asserted here are the ones that differ from PySide6 and matter to
+code written for both.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import subprocess
 import sys
 
 import pytest
-
-pytest.importorskip("PythonQt", reason="runs under the PythonQt host: make test-pythonqt")
-
-import qt  # noqa: E402  (after the skip: only the host has it)
+import PythonQt  # noqa: F401  (only the host has it: an ImportError elsewhere, never a skip)
+import qt
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PANEL_UI = os.path.join(ROOT, "AffineInspector", "Resources", "UI", "AffineInspector.ui")
