@@ -48,16 +48,22 @@ PYTHONQT = "PythonQt" in sys.modules
 #: Every stand-in, with why it is needed; :func:`slicerEnvironment` installs these and no others.
 STAND_INS: Dict[str, str] = {
     "qt": "plain CPython only: Slicer's code imports PythonQt's qt; PySide6's classes under the same C++ names",
-    "ctk": "CTK (widgets, ctkDICOMDatabase) is C++ not built here; its names are only needed as annotations",
+    "ctk": "CTK (widgets, ctkDICOMDatabase) is C++ not built here; names only, except ctkDICOMIndexer (importDicom):"
+    " it indexes a folder's DICOM files into slicer.dicomDatabase",
     "vtkITK": "Slicer imports vtkITK as a top-level module; slicer-core ships it as slicer_core.vtkITK",
     "DICOMLib": "its __init__ imports the DICOM browser's modules, absent here; only DICOMUtils and DICOMPlugin load",
     "DICOMLib.DICOMExportScalarVolume": "imported by the scalar-volume plugin for export only; not in the shared tree",
     "slicer.app": "qSlicerApplication: testing mode (no modal boxes; tryWithErrorDisplay re-raises), cursor, app logic,"
     " moduleManager() (ScriptedLoadableModuleWidget connects to its moduleAboutToBeUnloaded(QString) signal;"
     " under PySide6 the stand-in takes PythonQt's connect(signature, slot) form)",
-    "slicer.dicomDatabase": "ctkDICOMDatabase: the tag values of files, read with pydicom on first use",
+    "slicer.dicomDatabase": "ctkDICOMDatabase: the tag values of files, read with pydicom on first use; open/close/"
+    "initialize as TemporaryDICOMDatabase calls them (an in-memory index, no SQL file)",
+    "slicer.dicomDatabaseDirectorySettingsKey": "set by Slicer's DICOM module; TemporaryDICOMDatabase saves and"
+    " restores the database folder setting under it",
     "slicer.mrmlScene": "the scene the application owns",
-    "slicer.modules": "the module registry: volumes and colors logics, dicomPlugins, DICOMInstance",
+    "slicer.modules": "the module registry: volumes and colors logics, DICOMInstance, dicomPlugins (filled by Slicer's"
+    " own DICOMScalarVolumePlugin module class, the only plugin in the shared tree), and registerModule() for a"
+    " scripted module under test (the module factory's slicer.modules.<name> with its path)",
     "slicer.moduleNames": "created by Slicer's slicer/__init__.py, which slicer-core replaces with its own",
     "slicer.qSlicerSubjectHierarchyPluginHandler": "DICOMPlugin reads 4 item-naming flags from instance(): defaults",
     "slicer.qMRMLWidget": "Slicer's MRML widgets are C++ not built here; named in ScriptedLoadableModuleWidget",
@@ -113,12 +119,29 @@ class DICOMFileDatabase:
     does on import); series and instance look-ups know the files read so far.
     """
 
-    isOpen = True
-
     def __init__(self):
+        self.isOpen = True
+        self.databaseFilename = ""
         self._headers: Dict[str, object] = {}
         self._seriesFiles: Dict[str, List[str]] = {}
         self._instanceFiles: Dict[str, str] = {}
+
+    # What DICOMUtils' (Temporary)DICOMDatabase functions call: one in-memory index, opened, cleared, closed.
+    def openDatabase(self, databaseFilename: str) -> None:
+        self.databaseFilename = databaseFilename
+        self.isOpen = True
+
+    def closeDatabase(self) -> None:
+        self.isOpen = False
+
+    def initializeDatabase(self) -> None:
+        self._headers.clear()
+        self._seriesFiles.clear()
+        self._instanceFiles.clear()
+
+    @property
+    def databaseDirectory(self) -> str:
+        return os.path.dirname(self.databaseFilename)
 
     def _header(self, path: str):
         header = self._headers.get(path)
@@ -133,9 +156,11 @@ class DICOMFileDatabase:
         return header
 
     def insertFiles(self, paths) -> None:
-        """Index files, as ``DICOMUtils.importDicom`` does with Slicer's database."""
+        """Index files, as ``DICOMUtils.importDicom`` does with Slicer's database: files that are not DICOM (no
+        DICM prefix and no SOP Class UID) are skipped, as Slicer's indexer skips them."""
         for path in paths:
-            self._header(path)
+            if _isDICOM(path):
+                self._header(path)
 
     def fileValue(self, path: str, tag: str) -> str:
         header = self._header(path)
@@ -158,6 +183,37 @@ class DICOMFileDatabase:
     def filesForSeries(self, seriesUID: str, hits: int = -1) -> List[str]:
         files = self._seriesFiles.get(seriesUID, [])
         return list(files if hits < 0 else files[:hits])
+
+
+def _isDICOM(path: str) -> bool:
+    import pydicom
+
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(132)[128:132] == b"DICM":
+                return True
+        return "SOPClassUID" in pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001  unreadable: not indexed
+        return False
+
+
+class DICOMIndexer:
+    """``ctk.ctkDICOMIndexer``: what ``DICOMUtils.importDicom`` calls; indexes at once (no background thread)."""
+
+    def addDirectory(self, database, directory: str, copyFiles: bool = False) -> None:
+        if copyFiles:
+            raise NotImplementedError("slicerenv's indexer indexes files in place (copyFiles=False)")
+        paths = []
+        for root, folders, names in os.walk(directory):
+            folders.sort()
+            paths.extend(os.path.join(root, name) for name in sorted(names))
+        database.insertFiles(paths)
+
+    def addFile(self, database, path: str, copyFile: bool = False) -> None:
+        database.insertFiles([path])
+
+    def waitForImportFinished(self) -> None:
+        return None
 
 
 #
@@ -264,6 +320,8 @@ def _ctk() -> types.ModuleType:
             raise AttributeError(f"module 'ctk' has no attribute '{name}'")
         return classes.setdefault(name, absentClass("ctk." + name))
 
+    module.ctkDICOMIndexer = DICOMIndexer
+
     module.__getattr__ = __getattr__
     return module
 
@@ -308,6 +366,9 @@ def _scene():
     volumesLogic.SetMRMLApplicationLogic(applicationLogic)
     volumesLogic.SetMRMLScene(scene)
     applicationLogic.SetModuleLogic("Volumes", volumesLogic)
+    # Slicer's subject hierarchy logic creates the scene's one subject hierarchy node at startup; without it the
+    # first DICOM load would create it, and loadSeriesByUID would return its ID among the loaded nodes.
+    slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
     return scene, applicationLogic, colorLogic, volumesLogic, home
 
 
@@ -348,9 +409,12 @@ def slicerEnvironment(*, settingsFolder: Optional[str] = None) -> Iterator[types
     registry.DICOMInstance = types.SimpleNamespace()  # the scalar-volume plugin keeps its last reader here
     modules["slicer.modules"] = registry
     modules["slicer.moduleNames"] = types.ModuleType("slicer.moduleNames", STAND_INS["slicer.moduleNames"])
+    registered: List[str] = []
+    registry.registerModule = lambda path: _registerModule(registry, registered, path)
     attributes = {
         "app": Application(qt, applicationLogic, temporary),
         "dicomDatabase": DICOMFileDatabase(),
+        "dicomDatabaseDirectorySettingsKey": "DatabaseDirectory_slicerenv",
         "mrmlScene": scene,
         "modules": registry,
         "moduleNames": modules["slicer.moduleNames"],
@@ -385,8 +449,11 @@ def slicerEnvironment(*, settingsFolder: Optional[str] = None) -> Iterator[types
         sys.path.insert(0, DICOM_PLUGINS_FOLDER)
         _redirectSettings(qt, settingsFolder)
         _fillDICOMLib(modules["DICOMLib"])
+        _registerDICOMPlugins()
         yield slicer
     finally:
+        for name in registered:  # scripted modules under test: loaded again over the next environment
+            sys.modules.pop(name, None)
         _redirectSettings(qt, None)
         if DICOM_PLUGINS_FOLDER in sys.path:
             sys.path.remove(DICOM_PLUGINS_FOLDER)
@@ -406,6 +473,35 @@ def slicerEnvironment(*, settingsFolder: Optional[str] = None) -> Iterator[types
         shutil.rmtree(temporary, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)
         _active = False
+
+
+def _registerDICOMPlugins() -> None:
+    """What Slicer's module factory does at startup for the DICOM plugin modules: instantiate each module class,
+    which adds its plugin class to ``slicer.modules.dicomPlugins`` (the scalar-volume plugin: the only one here)."""
+    import DICOMScalarVolumePlugin
+
+    DICOMScalarVolumePlugin.DICOMScalarVolumePlugin(types.SimpleNamespace())
+
+
+def _registerModule(registry, registered: List[str], path: str):
+    """Load a scripted module file as Slicer's module factory does: import it, instantiate the module class with a
+    parent that has its ``path``, and register that parent as ``slicer.modules.<name in lower case>`` (what
+    ``slicer.util.modulePath`` and the widget's ``resourcePath`` read). Returns the Python module."""
+    import importlib
+
+    name = os.path.splitext(os.path.basename(path))[0]
+    folder = os.path.dirname(os.path.abspath(path))
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    sys.modules.pop(name, None)
+    module = importlib.import_module(name)
+    if os.path.abspath(module.__file__) != os.path.abspath(path):
+        raise ImportError(f"{name} imported from {module.__file__}, not {path}")
+    registered.append(name)
+    parent = types.SimpleNamespace(path=os.path.abspath(path), name=name)
+    parent.module = getattr(module, name)(parent)
+    setattr(registry, name.lower(), parent)
+    return module
 
 
 def _redirectSettings(qt, folder: Optional[str]) -> None:

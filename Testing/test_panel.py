@@ -134,7 +134,11 @@ def test_volume_table_shows_every_volume_with_its_findings_count(window):
         severity = worstSeverity(expected.findings)
         assert cells[5] == str(len(expected.findings)) + (f" ({severity})" if severity else "")
         assert cells[1] == " x ".join(str(n) for n in node.GetImageData().GetDimensions())
-        assert cells[4] == f"DICOM ({len(expected.files)} files)"
+        transform = node.GetParentTransformNode()  # Slicer's default: the tilted CT gets its acquisition transform
+        assert (transform is not None) == (name == GE_TILT)
+        assert cells[4] == f"DICOM ({len(expected.files)} files)" + (
+            f", under {transform.GetName()}" if transform is not None else ""
+        )
         item = panel.ui.volumeTable.item(rowOf(panel, node), 5)
         if severity:
             assert item.background().color().name() == paneldata.SEVERITY_COLOURS[severity]

@@ -4,7 +4,7 @@ the standalone host and logic, and ``inspect --slicer`` (Slicer's reader on each
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from ..dicom.report import toText
 from ..dicom.series import InspectionResult
@@ -34,22 +34,30 @@ def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
 
 
 def inspectWithSlicer(arguments: argparse.Namespace, result: InspectionResult) -> None:
-    """Write the inspection with a ``slicer`` object per series: Slicer's IJKToRAS and the corner deviations."""
+    """Write the inspection with a ``slicer`` object per series: the cross-check of the volume Slicer loads.
+
+    The paths are loaded as Slicer's DICOM module loads them (its loadable selection; the acquisition transform
+    unless ``--no-regularization``). A series Slicer loads as several volumes gets the first one's cross-check
+    under ``slicer`` and the count under ``slicer.volumesLoaded``; the text report lists each.
+    """
     host, logic = hostAndLogic()
-    nodes = host.loadInspection(result)  # the headers already read by `inspect`
-    bySeries = {node.GetAttribute("DICOM.seriesInstanceUID"): node for node in nodes}
+    nodes = host.loadDICOM(arguments.paths, regularize=arguments.regularize)
+    bySeries: Dict[str, List[Any]] = {}
+    for node in nodes:
+        bySeries.setdefault(node.GetAttribute("DICOM.seriesInstanceUID"), []).append(node)
     document = serialize.plain(result)
     texts = []
     for series, entry in zip(result.series, document["series"]):
-        node = bySeries.get(series.seriesInstanceUID)
-        if node is None:
+        seriesNodes = bySeries.get(series.seriesInstanceUID, [])
+        if not seriesNodes:
             reason = host.loadErrors.get(series.seriesInstanceUID, "not loaded")
             entry["slicer"] = {"error": reason}
             texts.append(f"Slicer's reader on series {series.seriesInstanceUID}: {reason}\n")
             continue
-        check = logic.crossCheck(node)
-        entry["slicer"] = {key: value for key, value in serialize.plain(check).items() if key != "dicom"}
-        texts.append(_crossCheckText(series, check))
+        checks = [logic.crossCheck(node) for node in seriesNodes]
+        entry["slicer"] = {key: value for key, value in serialize.plain(checks[0]).items() if key != "dicom"}
+        entry["slicer"]["volumesLoaded"] = len(checks)
+        texts.extend(_crossCheckText(series, check) for check in checks)
     if arguments.json:
         common.writeJSON(document, arguments.indent)
     else:

@@ -1,38 +1,43 @@
 """Hosts: where the scene, the volumes and the DICOM files come from.
 
 * :class:`StandaloneHost` (PyPI ``slicer-core``, no Slicer application): a
-  scene with the colour and volumes logics Slicer registers, DICOM series
-  loaded the way Slicer's scalar-volume DICOM plugin loads them (files sorted
-  by Slicer's rule, then vtkITK's archetype series reader with the GDCM
-  approach, native orientation and origin, the ``DICOM.instanceUIDs``
-  attribute set), its own SOPInstanceUID -> file index, and NRRD / NIfTI /
-  MetaImage through ``vtkSlicerVolumesLogic``.
+  scene with the colour and volumes logics Slicer registers; DICOM loaded as
+  ``DICOMUtils.loadSeriesByUID`` loads it with the scalar-volume plugin, by
+  default settings: the same loadables selected
+  (:mod:`..dicom.slicerloadables`, a port of the plugin's rules), each read
+  by vtkITK's archetype series reader with the GDCM approach (DCMTK as
+  fallback), native orientation and origin, slices reversed into a
+  right-handed IJK as the plugin does, the ``DICOM.instanceUIDs`` attribute,
+  and the acquisition (grid) transform where slice corners leave the grid
+  (Slicer's default "Acquisition geometry regularization"; ``regularize=False``
+  turns it off). Its :class:`~..dicom.slicerloadables.DICOMTagIndex` stands
+  for ``slicer.dicomDatabase``. NRRD / NIfTI / MetaImage come through
+  ``vtkSlicerVolumesLogic``.
 * Inside Slicer nothing here is needed: the module uses ``slicer.mrmlScene``
   and ``slicer.dicomDatabase`` (see ``AffineInspector.py``).
 
-The optional acquisition transform reproduces what Slicer's plugin does when
-"Acquisition geometry regularization" is on (a grid transform that moves each
-slice's corners onto its IPP), so its effect can be checked here too.
+``Testing/test_slicer_parity.py`` loads every shared series with Slicer's own
+plugin code and with this host and compares loadables, matrices and transforms.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 import slicer
 import vtk
 from vtk.util import numpy_support
 
-from ..dicom.series import InspectionResult, SeriesGeometry, inspectPaths
+from ..dicom.headers import findFiles
+from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
 from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
-from .dicomcheck import DICOMSource, dicomSlices
-from .nodes import ijkToRAS
+from .nodes import ijkToRAS, pointsToWorld
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 
@@ -61,9 +66,9 @@ class StandaloneHost:
         self.volumesLogic.SetMRMLApplicationLogic(self.applicationLogic)
         self.volumesLogic.SetMRMLScene(self.scene)
         self.applicationLogic.SetModuleLogic("Volumes", self.volumesLogic)
-        self._instanceFiles: Dict[str, str] = {}
+        self.dicomIndex = DICOMTagIndex()
         self.unreadable: List[Finding] = []
-        self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why Slicer's reader could not load it
+        self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why a selected loadable of it was not loaded
         if setGlobalScene and getattr(slicer, "mrmlScene", None) is None:
             slicer.mrmlScene = self.scene  # so that slicer.util.getNode and friends work, as in Slicer
 
@@ -71,7 +76,11 @@ class StandaloneHost:
 
     def fileForInstance(self, uid: str) -> str:
         """Path of the file holding SOPInstanceUID ``uid``, or ``""`` (as ``slicer.dicomDatabase``)."""
-        return self._instanceFiles.get(uid, "")
+        return self.dicomIndex.fileForInstance(uid)
+
+    def instanceValue(self, uid: str, tag: str) -> str:
+        """The value of ``tag`` in the instance's file, or ``""`` (as ``slicer.dicomDatabase``)."""
+        return self.dicomIndex.instanceValue(uid, tag)
 
     # ------------------------------------------------------------------ loading
 
@@ -79,48 +88,41 @@ class StandaloneHost:
         self,
         paths: Sequence[str],
         *,
-        regularize: bool = False,
+        regularize: bool = True,
         progressCallback: Optional[ProgressCallback] = None,
     ) -> List[Any]:
-        """Load every series under ``paths`` as Slicer's scalar-volume plugin does; return the volume nodes.
+        """Load every series under ``paths`` as Slicer's DICOM module does by default; return the volume nodes.
 
-        ``regularize`` adds Slicer's acquisition transform where slice corners
-        deviate by more than 1e-3 mm (Slicer's default is on; here it is off
-        so that the raw reader geometry is what gets inspected).
+        Files are indexed (what is not DICOM goes to :attr:`unreadable`), grouped by series in the order found,
+        and the loadables Slicer's scalar-volume plugin would select are loaded (a series may give several
+        volumes, or none: :attr:`loadErrors` says why); ``progressCallback`` may cancel the indexing
+        (:class:`~..geometry.progress.Cancelled`, nothing loaded). ``regularize`` (Slicer's default: on) adds the
+        acquisition transform where slice corners deviate more than 1e-3 mm from the voxel grid; the volume
+        node is then under it (``GetParentTransformNode()``).
         """
-        return self.loadInspection(inspectPaths(list(paths), progressCallback=progressCallback), regularize=regularize)
-
-    def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List[Any]:
-        """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`)."""
-        self.unreadable = list(result.unreadableFiles)
+        files, missing = findFiles(list(paths))
+        indexed, unreadable = self.dicomIndex.insertFiles(files, progressCallback)
+        self.unreadable = missing + unreadable
+        fileLists = self.dicomIndex.seriesFileLists(indexed)
         nodes = []
-        for series in result.series:
-            if not series.files or series.IJKToLPS is None:
-                self.loadErrors[series.seriesInstanceUID] = "no slice with usable geometry: not loaded"
-                continue
+        for loadable in loadablesToLoad(self.dicomIndex, fileLists, regularizationEnabled=regularize):
             try:
-                nodes.append(self._loadSeries(series, regularize=regularize))
+                nodes.append(self.loadLoadable(loadable, regularize=regularize))
             except GeometryError as error:  # one unreadable series does not stop the others
-                self.loadErrors[series.seriesInstanceUID] = str(error)
+                seriesUID = self.dicomIndex.fileValue(loadable.files[0], TAGS["seriesUID"])
+                self.loadErrors[seriesUID] = str(error)
+        if progressCallback is not None:
+            progressCallback("Done", 1.0)
         return nodes
 
-    def _loadSeries(self, series: SeriesGeometry, *, regularize: bool) -> Any:
-        """The new scalar volume node of one series."""
-        files = list(series.files)  # Slicer's sort order (the engine's port of getSortedImageFiles)
-        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
-        reader.SetArchetype(files[0])
-        for path in files:
-            reader.AddFileName(path)
-        reader.SetSingleFile(0)
-        reader.SetOutputScalarTypeToNative()
-        reader.SetDesiredCoordinateOrientationToNative()
-        reader.SetUseNativeOriginOn()
-        reader.SetDICOMImageIOApproachToGDCM()
-        reader.Update()
-        if reader.GetErrorCode() != vtk.vtkErrorCode.NoError:
+    def loadLoadable(self, loadable: Loadable, *, regularize: bool = True) -> Any:
+        """A new volume node from one loadable, as the plugin's ``load`` with its default reader approach."""
+        files = list(loadable.files)
+        reader = _readSeries(files, loadable.grayscale, "GDCM") or _readSeries(files, loadable.grayscale, "DCMTK")
+        if reader is None:
             raise GeometryError(
-                f"vtkITK could not read series {series.seriesInstanceUID} ({len(files)} files): "
-                f"{vtk.vtkErrorCode.GetStringFromErrorCode(reader.GetErrorCode())}"
+                f"vtkITK could not read {loadable.name} ({len(files)} files, first {files[0]}) with the GDCM or "
+                f"the DCMTK approach"
             )
         # Slicer keeps geometry in the node, not in the image data.
         change = vtk.vtkImageChangeInformation()
@@ -130,20 +132,34 @@ class StandaloneHost:
         change.Update()
         image = vtk.vtkImageData()
         image.DeepCopy(change.GetOutput())
-        name = self.scene.GenerateUniqueName(_seriesName(series))
-        node = self.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", name)
+        className = "vtkMRMLScalarVolumeNode" if loadable.grayscale else "vtkMRMLVectorVolumeNode"
+        node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(loadable.name))
         node.SetAndObserveImageData(image)
         node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
         node.CreateDefaultDisplayNodes()
-        uids = [uid or "Unknown" for uid in series.instanceUIDs]
-        for path, uid in zip(files, uids):
-            if uid != "Unknown":
-                self._instanceFiles[uid] = path
-        node.SetAttribute("DICOM.instanceUIDs", " ".join(uids))
-        node.SetAttribute("DICOM.seriesInstanceUID", series.seriesInstanceUID)
+        self._setVolumeNodeProperties(node, files)
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
         return node
+
+    def _setVolumeNodeProperties(self, node: Any, files: Sequence[str]) -> None:
+        """The geometry part of the plugin's ``setVolumeNodeProperties``: a left-handed IJK is made right-handed
+        by reversing the slices (and the file list), then one SOPInstanceUID and InstanceNumber per slice."""
+        matrix = vtk.vtkMatrix4x4()
+        node.GetIJKToRASMatrix(matrix)
+        fileList = list(files)
+        if not slicer.vtkMRMLVolumeNode.IsIJKCoordinateSystemRightHanded(matrix):
+            slicer.vtkMRMLVolumeNode.ReverseSliceOrder(node.GetImageData(), matrix)
+            node.SetIJKToRASMatrix(matrix)
+            fileList.reverse()
+        value = self.dicomIndex.fileValue
+        node.SetAttribute(
+            "DICOM.instanceUIDs", " ".join(value(path, TAGS["instanceUID"]) or "Unknown" for path in fileList)
+        )
+        node.SetAttribute(
+            "DICOM.instanceNumbers", " ".join(value(path, TAGS["instanceNumber"]) or "?" for path in fileList)
+        )
+        node.SetAttribute("DICOM.seriesInstanceUID", value(fileList[0], TAGS["seriesUID"]))
 
     def loadVolume(self, path: str, *, labelmap: bool = False) -> Any:
         """Load a NRRD, NIfTI or MetaImage file (as Slicer's Add Data); raises GeometryError if it cannot."""
@@ -157,7 +173,7 @@ class StandaloneHost:
             )
         return node
 
-    def load(self, path: str, *, labelmap: bool = False, regularize: bool = False) -> Any:
+    def load(self, path: str, *, labelmap: bool = False, regularize: bool = True) -> Any:
         """A volume file, or a DICOM file/folder (its first series); returns one node."""
         if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
             return self.loadVolume(path, labelmap=labelmap)
@@ -179,11 +195,6 @@ class StandaloneHost:
         self.scene.RemoveNode(storage)
 
 
-def _seriesName(series: SeriesGeometry) -> str:
-    number = f"{series.seriesNumber}: " if series.seriesNumber is not None else ""
-    return f"{number}{series.seriesDescription or series.modality or 'DICOM series'}"
-
-
 def _stem(path: str) -> str:
     name = os.path.basename(path)
     for extension in VOLUME_EXTENSIONS:
@@ -192,21 +203,74 @@ def _stem(path: str) -> str:
     return name
 
 
-def addAcquisitionTransformIfNeeded(volumeNode: Any, dicomSource: DICOMSource) -> Any:
+def _readSeries(files: Sequence[str], grayscale: bool, approach: str) -> Any:
+    """vtkITK's archetype series reader over ``files`` as the plugin's ``loadFilesWithSeriesReader``; None if
+    it reports an error."""
+    if grayscale:
+        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
+    elif len(files) > 1:
+        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderSeries()
+    else:
+        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderFile()
+    reader.SetArchetype(files[0])
+    for path in files:
+        reader.AddFileName(path)
+    reader.SetSingleFile(0)
+    reader.SetOutputScalarTypeToNative()
+    reader.SetDesiredCoordinateOrientationToNative()
+    reader.SetUseNativeOriginOn()
+    if approach == "GDCM":
+        reader.SetDICOMImageIOApproachToGDCM()
+    else:
+        reader.SetDICOMImageIOApproachToDCMTK()
+    reader.Update()
+    return reader if reader.GetErrorCode() == vtk.vtkErrorCode.NoError else None
+
+
+class InstanceValues(Protocol):
+    """``slicer.dicomDatabase.instanceValue``: what the acquisition modeling reads."""
+
+    def instanceValue(self, uid: str, tag: str) -> str: ...
+
+
+def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -> Any:
     """Add Slicer's acquisition (grid) transform when slice corners deviate more than 1e-3 mm; return it or None.
 
-    Same construction as Slicer's DICOMScalarVolumePlugin AcquisitionModeling:
-    a 2 x 2 x slices displacement grid in the volume's IJK directions whose
-    vectors move each loaded corner onto the corner the DICOM file gives.
+    A reproduction of ``DICOMScalarVolumePluginClass.AcquisitionModeling.createAcquisitionTransform`` (Slicer,
+    ``DICOMScalarVolumePlugin.py``): only when the volume has one instance UID per slice and every instance has
+    IPP, IOP and PixelSpacing (so not for a multi-frame file); corners ``(c * columns, r * rows, k)`` from
+    IJKToRAS against those from each instance's tags; above 1e-3 mm (largest coordinate difference) a
+    2 x 2 x slices displacement grid in the volume's IJK directions moves each loaded corner onto the corner
+    the DICOM file gives. ``Testing/test_slicer_parity.py`` compares it with Slicer's code (grid to 1e-6 mm).
     """
-    slices, _ = dicomSlices(volumeNode, dicomSource)
     columns, rows, count = volumeNode.GetImageData().GetDimensions()
-    if len(slices) != count or not all(header.hasGeometry for header in slices):
-        return None
+    uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if len(uids) != count:
+        return None  # Slicer: "Cannot get DICOM slice positions" (all frames in one file, or a missing file)
+    geometry = []
+    for uid in uids:
+        values = [database.instanceValue(uid, TAGS[name]) for name in ("position", "orientation", "pixelSpacing")]
+        if "" in values:
+            return None  # Slicer: "No geometry information available for DICOM data"
+        geometry.append([[float(each) for each in value.split("\\")] for value in values])
+    positions, orientations, pixelSpacings = zip(*geometry)
+    target = crosscheck.cornersFromGeometry(positions, orientations, pixelSpacings, columns, rows)
     source = crosscheck.cornersFromIJKToRAS(ijkToRAS(volumeNode), (columns, rows, count))
-    target = crosscheck.cornersFromDICOM(slices, columns, rows)
     if np.abs(source - target).max() <= crosscheck.CORNER_TOLERANCE_MM:
         return None
+    transformNode = _gridTransformFromCorners(volumeNode, source, target)
+    fixed = pointsToWorld(volumeNode, source.reshape(-1, 3)).reshape(target.shape)
+    if not np.allclose(fixed, target):
+        raise GeometryError(
+            f"{volumeNode.GetName()}: the acquisition transform did not move the slice corners onto "
+            f"the DICOM positions (as Slicer checks)"
+        )
+    return transformNode
+
+
+def _gridTransformFromCorners(volumeNode: Any, source: np.ndarray, target: np.ndarray) -> Any:
+    """The plugin's ``gridTransformFromCorners``: a grid transform node over the volume, parent of it."""
+    columns, rows, count = volumeNode.GetImageData().GetDimensions()
     scene = volumeNode.GetScene()
     transformNode = scene.AddNewNodeByClass(
         "vtkMRMLGridTransformNode", scene.GenerateUniqueName(volumeNode.GetName() + " acquisition transform")

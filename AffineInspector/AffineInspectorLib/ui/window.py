@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..geometry.errors import GeometryError
+from ..geometry.progress import Cancelled
 from ..mrml.host import VOLUME_EXTENSIONS
 
 DEFAULT_SIZE = (1000, 1100)
@@ -79,6 +80,9 @@ class MainWindow:
         earlierErrors = dict(self.host.loadErrors)
         try:
             nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
+        except Cancelled:
+            self.panel.setStatus(f"Opening {', '.join(paths)} was cancelled; nothing loaded from it.")
+            return []
         finally:
             dialog.close()
         problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items() if uid not in earlierErrors]
