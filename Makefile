@@ -40,7 +40,7 @@ screenshots: $(BIN)/affine-inspector
 # The PythonQt host (Testing/pythonqt/README.md): built once into a cache outside the repository.
 PYTHONQT_BUILD := $(BIN)/python Testing/pythonqt/buildHost.py
 # The Qt-facing tests: run under both bindings by make test.
-QT_TESTS := Testing/test_panel.py Testing/test_slicerenv.py
+QT_TESTS := Testing/test_panel.py Testing/test_module.py Testing/test_slicerenv.py
 # Tests run inside the host: the Qt-facing ones and the PythonQt facts; override to run others, e.g.
 # make test-pythonqt PYTHONQT_TESTS=Testing/test_panel.py
 PYTHONQT_TESTS ?= Testing/pythonqt $(QT_TESTS)

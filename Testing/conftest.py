@@ -27,6 +27,28 @@ collect_ignore = [] if PYTHONQT else ["pythonqt"]
 _skipped: list = []
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slotErrors: the test expects exceptions raised inside Qt slots")
+
+
+@pytest.fixture(autouse=True)
+def failOnSlotErrors(request: pytest.FixtureRequest):
+    """An exception raised in a Qt slot does not reach the test: PySide6 and PythonQt print it (through
+    sys.excepthook) and the emitter goes on. Record them and fail the test, unless it is marked slotErrors."""
+    raised = []
+    original = sys.excepthook
+
+    def record(kind, value, traceback):  # noqa: ANN001
+        raised.append(f"{kind.__name__}: {value}")
+        original(kind, value, traceback)
+
+    sys.excepthook = record
+    yield raised
+    sys.excepthook = original
+    if raised and request.node.get_closest_marker("slotErrors") is None:
+        pytest.fail("exception(s) raised in Qt slots: " + "; ".join(raised))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         _skipped.append(report.nodeid)

@@ -246,6 +246,11 @@ class Application:
         if self._qt.QApplication.instance() is not None:
             self._qt.QApplication.setOverrideCursor(self._qt.QCursor(cursor))
 
+    def processEvents(self) -> None:
+        """slicer.util.delayDisplay (msec < 400, as self-tests use) lets the event loop catch up."""
+        if self._qt.QApplication.instance() is not None:
+            self._qt.QApplication.processEvents()
+
     def restoreOverrideCursor(self) -> None:
         if self._qt.QApplication.instance() is not None:
             self._qt.QApplication.restoreOverrideCursor()
@@ -366,9 +371,15 @@ def _scene():
     volumesLogic.SetMRMLApplicationLogic(applicationLogic)
     volumesLogic.SetMRMLScene(scene)
     applicationLogic.SetModuleLogic("Volumes", volumesLogic)
-    # Slicer's subject hierarchy logic creates the scene's one subject hierarchy node at startup; without it the
-    # first DICOM load would create it, and loadSeriesByUID would return its ID among the loaded nodes.
+    # Slicer's subject hierarchy logic keeps one subject hierarchy node in the scene (made at startup and again
+    # after every scene close); without it the first DICOM load would create it, and loadSeriesByUID would
+    # return its ID among the loaded nodes.
     slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene)
+    tag = scene.AddObserver(
+        slicer.vtkMRMLScene.EndCloseEvent,
+        lambda caller, event: slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(scene),
+    )
+    scene.slicerenvObserverTag = tag  # removed before the scene goes (a close while it is destroyed would crash)
     return scene, applicationLogic, colorLogic, volumesLogic, home
 
 
@@ -469,6 +480,7 @@ def slicerEnvironment(*, settingsFolder: Optional[str] = None) -> Iterator[types
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = module
+        scene.RemoveObserver(scene.slicerenvObserverTag)
         scene.Clear(True)
         shutil.rmtree(temporary, ignore_errors=True)
         shutil.rmtree(home, ignore_errors=True)

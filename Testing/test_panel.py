@@ -264,7 +264,8 @@ def test_resample_button_creates_a_node_on_the_reference_grid_and_selects_it(win
     assert ct.GetImageData().GetDimensions() == (512, 512, 28)  # inputs untouched
 
 
-def test_errors_reach_the_user(window, tmp_path):
+@pytest.mark.slotErrors  # the resample button's slot re-raises after showing the error, as in Slicer
+def test_errors_reach_the_user(window, tmp_path, failOnSlotErrors):
     (mr,) = window.open([case(HITACHI)])
     panel = window.panel
     panel.selectVolume(mr.GetID())
@@ -273,6 +274,7 @@ def test_errors_reach_the_user(window, tmp_path):
     assert window.errors and window.errors[-1][0] == "Resampling failed"
     assert "its own reference" in window.errors[-1][1]
     assert "its own reference" in prop(panel.ui.statusLabel, "text")
+    assert failOnSlotErrors == [f"GeometryError: {window.errors[-1][1]}"]
     assert len(panel.volumeNodeIDs()) == 1
     window.open([str(tmp_path / "missing"), case(GE_TILT)])
     assert window.errors[-1][0] == f"Opening {tmp_path / 'missing'} failed"

@@ -37,7 +37,7 @@ UI_FILE = os.path.join(ROOT, "AffineInspector", "Resources", "UI", "AffineInspec
 SCANNED = sorted(
     [os.path.join(ROOT, "AffineInspector", "AffineInspector.py")]
     + glob.glob(os.path.join(ROOT, "AffineInspector", "AffineInspectorLib", "ui", "*.py"))
-    + [os.path.join(ROOT, "Testing", name) for name in ("test_panel.py", "test_slicerenv.py")]
+    + [os.path.join(ROOT, "Testing", name) for name in ("test_panel.py", "test_module.py", "test_slicerenv.py")]
     + [os.path.join(ROOT, "Testing", "slicerenv.py")]
 )
 

@@ -116,7 +116,8 @@ def test_no_new_attributes_on_wrapped_objects():
     assert subclassed.rowData == [1]
 
 
-def test_exception_in_a_slot_is_printed_not_raised(capfd):
+@pytest.mark.slotErrors
+def test_exception_in_a_slot_is_printed_not_raised(capfd, failOnSlotErrors):
     """A slot's exception goes to stderr and the emitter carries on: a test sees it only in the output."""
     button = qt.QPushButton()
     calls = []
@@ -129,6 +130,7 @@ def test_exception_in_a_slot_is_printed_not_raised(capfd):
     button.click()
     assert calls == ["called"]
     assert "ValueError: raised in slot" in capfd.readouterr().err
+    assert failOnSlotErrors == ["ValueError: raised in slot"]  # through sys.excepthook: conftest catches them
 
 
 @pytest.mark.parametrize(

@@ -192,6 +192,11 @@ class VolumeGeometryLogic:
             raise GeometryError("no DICOM database: open the DICOM module once, or pass a dicomSource")
         return database
 
+    def activeVolumeID(self) -> Optional[str]:
+        """The scene's active volume (what the application shows; Slicer's DICOM loading sets it), or None."""
+        selectionNode = self.scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+        return selectionNode.GetActiveVolumeID() if selectionNode is not None else None
+
     def volumes(self) -> List[VolumeInfo]:
         return [volumeInfo(node) for node in volumeNodes(self.scene)]
 
