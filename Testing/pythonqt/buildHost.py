@@ -178,12 +178,22 @@ def configureArguments(facts: Dict) -> List[str]:
 
 
 def buildKey(facts: Dict) -> str:
-    """A digest of every input file's name and content, the facts (Python, Qt, compiler) and the CMake arguments."""
+    """A digest of every input file's name and content, the facts (Python, Qt, compiler) and the CMake arguments.
+
+    The source folders' locations are left out of it: their files are hashed by content, and where the shared
+    folder lies does not change what is built (CI clones into a new folder with its own copy of shared/ each
+    run, and would otherwise never find its build in the cache).
+    """
     digest = hashlib.sha256()
     for name, path in inputFiles():
         with open(path, "rb") as stream:
             digest.update(name.encode() + b"\0" + hashlib.sha256(stream.read()).digest())
-    digest.update(json.dumps([facts, configureArguments(facts)], sort_keys=True).encode())
+    arguments = [
+        argument
+        for argument in configureArguments(facts)
+        if not argument.startswith(("-DPYTHONQT_SOURCE_DIR=", "-DCTK_SOURCE_DIR="))
+    ]
+    digest.update(json.dumps([facts, arguments], sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 

@@ -4,8 +4,9 @@ The widgets come from ``Resources/UI/AffineInspector.ui`` (standard Qt
 widgets only); this class fills them from
 :class:`~AffineInspectorLib.mrmllogic.VolumeGeometryLogic` results through
 :mod:`.paneldata`, and turns button presses into logic calls. Qt is reached
-through :mod:`.qtcompat` (PythonQt in Slicer, PySide6 outside), with method
-calls only.
+through :mod:`.qtcompat` (PythonQt in Slicer, PySide6 outside): method calls,
+and Qt properties read with :func:`.qtcompat.prop` (PythonQt's property
+attributes shadow the getters). User-visible strings go through ``_()``.
 
 Caching: the DICOM cross-check of a volume (the only slow step: it reads
 every file's header) is kept per node ID with a key of everything it depends
