@@ -17,6 +17,66 @@ sys.path.insert(0, os.path.join(ROOT, "AffineInspector"))
 SHARED = os.environ.get("AFFINE_INSPECTOR_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
 DICOM = os.path.join(SHARED, "data", "dicom")
 
+#: Inside the PythonQt host (``make test`` runs the Qt-facing tests there too): PythonQt creates this module.
+PYTHONQT = "PythonQt" in sys.modules
+
+# Testing/pythonqt holds facts about PythonQt itself: it needs the host, so plain CPython does not collect it
+# (``make test`` runs it in the host) instead of skipping it.
+collect_ignore = [] if PYTHONQT else ["pythonqt"]
+
+_skipped: list = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slotErrors: the test expects exceptions raised inside Qt slots")
+
+
+@pytest.fixture(autouse=True)
+def failOnSlotErrors(request: pytest.FixtureRequest):
+    """An exception raised in a Qt slot does not reach the test: PySide6 and PythonQt print it (through
+    sys.excepthook) and the emitter goes on. Record them and fail the test, unless it is marked slotErrors."""
+    raised = []
+    original = sys.excepthook
+
+    def record(kind, value, traceback):  # noqa: ANN001
+        raised.append(f"{kind.__name__}: {value}")
+        original(kind, value, traceback)
+
+    sys.excepthook = record
+    yield raised
+    sys.excepthook = original
+    if raised and request.node.get_closest_marker("slotErrors") is None:
+        pytest.fail("exception(s) raised in Qt slots: " + "; ".join(raised))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test fails the run: every test here exists to run (missing data or tools are failures)."""
+    if _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001  (pytest's TerminalReporter)
+    if _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) skipped; a skip is a failure here: " + ", ".join(_skipped), red=True
+        )
+    binding = "PythonQt (AffineInspectorQtHost)" if PYTHONQT else "CPython, Qt through PySide6"
+    terminalreporter.write_line(f"Binding of this run: {binding}")
+
+
+@pytest.fixture(scope="session")
+def qtApplication():
+    """The QApplication: made here under PySide6 (offscreen); the host's own under PythonQt."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from AffineInspectorLib.ui.qtcompat import qt
+
+    return qt.QApplication.instance() or qt.QApplication(["pytest"])
+
 
 @pytest.fixture(scope="session")
 def dicomRoot() -> str:

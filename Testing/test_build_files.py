@@ -7,6 +7,8 @@ import os
 import re
 import struct
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULE = os.path.join(ROOT, "AffineInspector")
 
@@ -29,13 +31,70 @@ def test_module_cmake_lists_every_script_and_resource():
     for resource in cmakeList(text, "MODULE_PYTHON_RESOURCES"):
         assert os.path.isfile(os.path.join(MODULE, resource)), resource
     assert "WITH_GENERIC_TESTS" in text and "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in text
+    assert "Resources/requirements.txt" in cmakeList(text, "MODULE_PYTHON_RESOURCES")  # as the Wizard template
 
 
-def test_extension_cmake_has_index_metadata():
+TEMPLATES = os.path.join(
+    os.environ.get("AFFINE_INSPECTOR_SHARED", os.path.join(os.path.dirname(ROOT), "shared")),
+    "thirdparty",
+    "slicer-583e9b37",
+    "Utilities",
+    "Templates",
+)
+INDEX = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(TEMPLATES))), "slicer-extensionsindex-07f1d1b2")
+RAW_URL = "https://raw.githubusercontent.com/affine-inspector/SlicerAffineInspector/main/"
+
+
+def test_extension_cmake_is_the_wizard_templates_shape():
+    """Same cmake_minimum_required and the same EXTENSION_* fields as Slicer's current Extension Wizard template."""
+    template = open(os.path.join(TEMPLATES, "Extensions", "Default", "CMakeLists.txt")).read()
     text = open(os.path.join(ROOT, "CMakeLists.txt")).read()
-    for key in ("HOMEPAGE", "CATEGORY", "CONTRIBUTORS", "DESCRIPTION", "ICONURL", "SCREENSHOTURLS", "DEPENDS"):
-        assert re.search(rf'set\(EXTENSION_{key} "[^"]+"\)', text), key
+    minimum = re.compile(r"cmake_minimum_required\(VERSION ([^ )]+)")
+    assert minimum.search(text).group(1) == minimum.search(template).group(1)
+    fields = re.compile(r"set\((EXTENSION_\w+) ")
+    assert fields.findall(text) == fields.findall(template)
+    for key in fields.findall(template):
+        assert re.search(rf'set\({key} "[^"]+"\)', text), key
+    contributors = re.search(r'set\(EXTENSION_CONTRIBUTORS "([^"]+)"\)', text).group(1)
+    person = r"[^(),]+ \([^()]+\)"  # "Firstname Lastname (Organization)", the template's form
+    assert re.fullmatch(rf"{person}(, {person})*", contributors), contributors
     assert "add_subdirectory(AffineInspector)" in text
+
+
+def test_icon_and_screenshot_urls_point_into_this_repository():
+    text = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    urls = [re.search(r'set\(EXTENSION_ICONURL "([^"]+)"\)', text).group(1)]
+    urls += re.search(r'set\(EXTENSION_SCREENSHOTURLS "([^"]+)"\)', text).group(1).split()
+    for url in urls:
+        assert url.startswith(RAW_URL), url
+        assert os.path.isfile(os.path.join(ROOT, url[len(RAW_URL) :])), url
+
+
+def test_extensions_index_entry_validates_against_the_schema():
+    import json
+
+    import jsonschema
+
+    schemaFolder = os.path.join(INDEX, "schemas")
+    (schemaName,) = [name for name in os.listdir(schemaFolder) if name.endswith(".json")]
+    schema = json.load(open(os.path.join(schemaFolder, schemaName)))
+    entry = json.load(open(os.path.join(ROOT, "AffineInspector.json")))
+    jsonschema.validate(entry, schema)  # raises ValidationError
+    assert entry["$schema"] == schema["$id"]
+    # Consistent with the CMakeLists (the index's checklist): no dependencies, the same repository.
+    text = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    assert re.search(r'set\(EXTENSION_DEPENDS "NA"\)', text) and entry["build_dependencies"] == []
+    homepage = re.search(r'set\(EXTENSION_HOMEPAGE "([^"#]+)', text).group(1)
+    assert entry["scm_url"] == homepage.rstrip("/") + ".git"
+    assert entry["category"] == "Utilities"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(dict(entry, tier=7), schema)  # the validation has teeth
+
+
+def test_license_is_bsd_3_clause_as_pyproject_says():
+    text = open(os.path.join(ROOT, "LICENSE.txt")).read()
+    assert text.startswith("BSD 3-Clause License") and "Neither the name of the copyright holder" in text
+    assert 'license = "BSD-3-Clause"' in open(os.path.join(ROOT, "pyproject.toml")).read()
 
 
 def test_icons_are_128_pixel_pngs():

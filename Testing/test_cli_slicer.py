@@ -21,13 +21,26 @@ def run(capsys, *arguments):
 
 
 def test_inspect_with_slicer_adds_the_cross_check(dicomRoot, capsys):
+    """Slicer's default: the tilted CT gets the acquisition transform, which puts every corner on its IPP; the
+    voxel grid alone is 22.8 mm off."""
     status, out, err = run(capsys, "inspect", "--slicer", "--json", case("dcm_qa_ct_GE"))
     assert status == 0, err
     (series,) = json.loads(out)["series"]
     slicerPart = series["slicer"]
-    assert slicerPart["maxCornerDeviationMm"] > 10 and slicerPart["withinTolerance"] is False
+    assert slicerPart["parentTransform"].endswith("acquisition transform")
+    assert slicerPart["withinTolerance"] is True and slicerPart["maxCornerDeviationMm"] < 1e-3
+    assert slicerPart["maxCornerDeviationWithoutTransformMm"] > 10
     assert len(slicerPart["deviations"]) == 28 and len(slicerPart["IJKToRAS"]) == 4
     assert "ERR" not in err
+
+
+def test_inspect_with_slicer_without_regularization(dicomRoot, capsys):
+    status, out, err = run(capsys, "inspect", "--slicer", "--no-regularization", "--json", case("dcm_qa_ct_GE"))
+    assert status == 0, err
+    (series,) = json.loads(out)["series"]
+    slicerPart = series["slicer"]
+    assert slicerPart["parentTransform"] is None
+    assert slicerPart["maxCornerDeviationMm"] > 10 and slicerPart["withinTolerance"] is False
 
 
 def test_inspect_with_slicer_text(dicomRoot, capsys):

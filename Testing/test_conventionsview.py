@@ -20,16 +20,15 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from AffineInspectorLib.geometry import affines, conventions  # noqa: E402
 from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
-from AffineInspectorLib.ui.qtcompat import PYTHONQT, qt  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import qt  # noqa: E402
 from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 HITACHI = "dicom2nifti/hitachi_oblique/001"
 
 
 @pytest.fixture(scope="module")
-def application():
-    assert not PYTHONQT
-    return qt.QApplication.instance() or qt.QApplication(["pytest"])
+def application(qtApplication):
+    return qtApplication
 
 
 @pytest.fixture
@@ -62,7 +61,7 @@ def test_conventions_tab_shows_the_file_conventions_and_copies_them(window, tmp_
     panel.selectVolume(node.GetID())
     panel.showTab("conventions")
     view = panel.conventionsView
-    assert view.widget.isVisible() or panel.ui.detailTabs.currentIndex() == 3
+    assert view.widget.isVisible() or panel.ui.detailTabs.property("currentIndex") == 3
     text = _choose(view, "slicer-loaded")
     assert "the file" in text and "k reversed" in text
     assert np.allclose(view.entries["slicer-loaded"].matrix, ijkToRAS(node), atol=1e-4)  # what Slicer made of it

@@ -1,4 +1,9 @@
-"""The Qt panel and the standalone window, offscreen (PySide6 + slicer-core), on the shared real data.
+"""The Qt panel and the standalone window, offscreen on slicer-core, on the shared real data, under both bindings.
+
+``make test`` runs this file twice: under CPython with PySide6 (the standalone
+window's binding) and inside the PythonQt host (Slicer's binding). Qt
+properties are read with ``qtcompat.prop`` (PythonQt's attributes shadow the
+getters; ``Testing/test_qt_property_reads.py`` checks this file too).
 
 Expected values come from the engine reading the folders directly
 (``inspectPaths``, no Slicer, no Qt) and from the MRML logic; the panel must
@@ -21,6 +26,7 @@ from conftest import case
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from AffineInspectorLib.dicom.series import inspectPaths  # noqa: E402
+from AffineInspectorLib.geometry.errors import GeometryError  # noqa: E402
 from AffineInspectorLib.geometry.findings import worstSeverity  # noqa: E402
 from AffineInspectorLib.geometry.formats import (  # noqa: E402
     COPY_FORMATS,
@@ -30,7 +36,7 @@ from AffineInspectorLib.geometry.formats import (  # noqa: E402
 from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
 from AffineInspectorLib.ui import paneldata  # noqa: E402
 from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
-from AffineInspectorLib.ui.qtcompat import PYTHONQT, childWidgetVariables, loadUI, qt  # noqa: E402
+from AffineInspectorLib.ui.qtcompat import childWidgetVariables, loadUI, prop, qt  # noqa: E402
 from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE_TILT = "dcm_qa_ct_GE"
@@ -39,9 +45,8 @@ GE_NIFTI = "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz"
 
 
 @pytest.fixture(scope="module")
-def application():
-    assert not PYTHONQT, "outside Slicer the panel must run on PySide6"
-    return qt.QApplication.instance() or qt.QApplication(["pytest"])
+def application(qtApplication):
+    return qtApplication
 
 
 @pytest.fixture
@@ -63,7 +68,8 @@ def settle():
 def tableRows(panel):
     table = panel.ui.volumeTable
     return [
-        [table.item(row, column).text() for column in range(table.columnCount())] for row in range(table.rowCount())
+        [table.item(row, column).text() for column in range(prop(table, "columnCount"))]
+        for row in range(prop(table, "rowCount"))
     ]
 
 
@@ -128,7 +134,11 @@ def test_volume_table_shows_every_volume_with_its_findings_count(window):
         severity = worstSeverity(expected.findings)
         assert cells[5] == str(len(expected.findings)) + (f" ({severity})" if severity else "")
         assert cells[1] == " x ".join(str(n) for n in node.GetImageData().GetDimensions())
-        assert cells[4] == f"DICOM ({len(expected.files)} files)"
+        transform = node.GetParentTransformNode()  # Slicer's default: the tilted CT gets its acquisition transform
+        assert (transform is not None) == (name == GE_TILT)
+        assert cells[4] == f"DICOM ({len(expected.files)} files)" + (
+            f", under {transform.GetName()}" if transform is not None else ""
+        )
         item = panel.ui.volumeTable.item(rowOf(panel, node), 5)
         if severity:
             assert item.background().color().name() == paneldata.SEVERITY_COLOURS[severity]
@@ -189,7 +199,7 @@ def test_selecting_a_row_shows_the_logic_matrices(window):
     assert check.originExplanation in text and "negate x and y" in text
     # The same numbers the engine found reading the files without Slicer: the tilt, and 22.8 mm.
     assert "18.5 deg" in text and "22.78 mm" in text
-    font = panel.ui.geometryText.font()
+    font = prop(panel.ui.geometryText, "font")
     assert qt.QFontInfo(font).fixedPitch()
 
 
@@ -218,8 +228,8 @@ def test_slice_table_flags_the_right_slices(window):
     # Slicer's corner deviation per slice, as the logic measured it.
     deviations = panel.analysis(ct.GetID()).check.deviations
     assert model.data(model.index(14, 7), qt.Qt.DisplayRole) == f"{deviations[14].deviationMm:.3g}"
-    assert not panel.ui.slicePlotLabel.pixmap().isNull()
-    findings = [panel.ui.findingsList.item(i).text() for i in range(panel.ui.findingsList.count())]
+    assert not prop(panel.ui.slicePlotLabel, "pixmap").isNull()
+    findings = [panel.ui.findingsList.item(i).text() for i in range(prop(panel.ui.findingsList, "count"))]
     assert findings[0].startswith("ERROR") and any("gantryTilt" in line for line in findings)
 
 
@@ -229,7 +239,7 @@ def test_cancelling_the_dicom_reading_caches_nothing(window):
     panel = window.panel
     assert panel.analyse(ct, progressCallback=lambda label, fraction: True) is None
     assert panel.analysis(ct.GetID()) is None
-    assert "cancelled" in panel.ui.statusLabel.text()
+    assert "cancelled" in prop(panel.ui.statusLabel, "text")
     assert tableRows(panel)[0][5] == paneldata.NOT_CHECKED
 
 
@@ -250,11 +260,12 @@ def test_resample_button_creates_a_node_on_the_reference_grid_and_selects_it(win
     assert output.GetID() not in (ct.GetID(), mr.GetID())
     assert np.allclose(ijkToRAS(output), ijkToRAS(ct))
     assert output.GetImageData().GetDimensions() == ct.GetImageData().GetDimensions()
-    assert "nearest interpolation" in panel.ui.statusLabel.text()
+    assert "nearest interpolation" in prop(panel.ui.statusLabel, "text")
     assert ct.GetImageData().GetDimensions() == (512, 512, 28)  # inputs untouched
 
 
-def test_errors_reach_the_user(window, tmp_path):
+@pytest.mark.slotErrors  # the resample button's slot re-raises after showing the error, as in Slicer
+def test_errors_reach_the_user(window, tmp_path, failOnSlotErrors):
     (mr,) = window.open([case(HITACHI)])
     panel = window.panel
     panel.selectVolume(mr.GetID())
@@ -262,7 +273,8 @@ def test_errors_reach_the_user(window, tmp_path):
     panel.ui.resampleButton.click()
     assert window.errors and window.errors[-1][0] == "Resampling failed"
     assert "its own reference" in window.errors[-1][1]
-    assert "its own reference" in panel.ui.statusLabel.text()
+    assert "its own reference" in prop(panel.ui.statusLabel, "text")
+    assert failOnSlotErrors == [f"GeometryError: {window.errors[-1][1]}"]
     assert len(panel.volumeNodeIDs()) == 1
     window.open([str(tmp_path / "missing"), case(GE_TILT)])
     assert window.errors[-1][0] == f"Opening {tmp_path / 'missing'} failed"
@@ -271,6 +283,16 @@ def test_errors_reach_the_user(window, tmp_path):
     (tmp_path / "notes.txt").write_text("not DICOM")
     window.open([str(tmp_path)])
     assert "no DICOM image series loaded" in window.errors[-1][1]
+
+
+def test_errors_are_shown_then_re_raised_as_slicer_does(window):
+    """As slicer.util.tryWithErrorDisplay: shown once, status line set, and the exception goes on to the caller."""
+    with pytest.raises(GeometryError, match="no reference"):
+        with window.panel.errorsShown("Resampling failed"):
+            raise GeometryError("no reference")
+    assert window.errors == [("Resampling failed", "no reference")]
+    assert prop(window.panel.ui.statusLabel, "text") == "Resampling failed: no reference"
+    assert qt.QApplication.overrideCursor() is None
 
 
 def test_copy_button_puts_the_chosen_format_on_the_clipboard(window):

@@ -14,7 +14,7 @@ from slicer import util as slicerUtil
 
 from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom.series import inspectPaths
-from AffineInspectorLib.mrml.dicomcheck import K_FILES, K_MOSAIC, K_STORED_FRAMES
+from AffineInspectorLib.mrml.dicomcheck import K_FILES, K_MOSAIC, K_REVERSED_FRAMES, K_STORED_FRAMES
 from AffineInspectorLib.mrml.host import StandaloneHost
 from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
 from AffineInspectorLib.ui import paneldata
@@ -77,16 +77,27 @@ def test_vtkitk_stacks_frames_in_stored_order_and_the_cross_check_says_so(dicomR
 
 
 def test_a_consistent_enhanced_file_stored_against_the_normal_matches(tmp_path, host, logic):
-    """Frames stored from the last position to the first: Slicer's reader follows the stored order (its k axis
-    runs against the normal), so comparing in Slicer's sort order (as this check used to) would be wrong."""
+    """Frames stored from the last position to the first: vtkITK stacks them in stored order, which gives a
+    left-handed IJK, and Slicer's plugin reverses the slices (setVolumeNodeProperties): slice k holds stored frame
+    5 - k. The check follows what the voxels show; comparing in Slicer's sort order or in plain stored order would
+    be wrong here."""
     spec = FourDSpec(positions=6, volumes=1)
     (path,) = writeEnhanced(spec, str(tmp_path), frameOrder=[(p, 0) for p in reversed(range(6))])
     (node,) = host.loadDICOM([str(tmp_path)])
-    assert storedFrameOfEachK(node, path) == list(range(6))
+    assert storedFrameOfEachK(node, path) == list(reversed(range(6)))
     check = logic.crossCheck(node)
-    assert check.kOrder == K_STORED_FRAMES
+    assert check.kOrder == K_REVERSED_FRAMES
     assert check.maxCornerDeviationMm < 0.01 and check.withinTolerance
     assert [int(d.k) for d in check.deviations] == list(range(6))
+
+
+def test_a_consistent_enhanced_file_stored_along_the_normal_is_not_reversed(tmp_path, host, logic):
+    spec = FourDSpec(positions=6, volumes=1)
+    (path,) = writeEnhanced(spec, str(tmp_path), frameOrder=[(p, 0) for p in range(6)])
+    (node,) = host.loadDICOM([str(tmp_path)])
+    assert storedFrameOfEachK(node, path) == list(range(6))
+    check = logic.crossCheck(node)
+    assert check.kOrder == K_STORED_FRAMES and check.maxCornerDeviationMm < 0.01
 
 
 def test_enhanced_4d_one_file_per_volume_each_volume_matches(dicomRoot, host, logic):
@@ -122,7 +133,7 @@ def test_enhanced_4d_in_one_file_is_one_node_of_stored_frames(dicomRoot, host, l
 def test_classic_4d_is_loaded_one_volume_per_time_point(tmp_path, host, logic, volumes):
     spec = FourDSpec(positions=5, volumes=volumes)
     writeClassic(spec, str(tmp_path), order=[(p, v) for p in range(5) for v in range(volumes)])
-    nodes = host.loadDICOM([str(tmp_path)])
+    nodes = host.loadInspection(inspectPaths([str(tmp_path)]))
     assert len(nodes) == volumes
     for index, node in enumerate(nodes):
         assert node.GetImageData().GetDimensions() == (spec.columns, spec.rows, 5)
@@ -182,7 +193,7 @@ def test_classic_4d_loaded_as_one_scalar_volume_is_explained(tmp_path, host, log
     spec = FourDSpec(positions=5, volumes=3)
     writeClassic(spec, str(tmp_path))
     (series,) = inspectPaths([str(tmp_path)]).series
-    node = host._loadFiles(series, list(series.files), regularize=False)  # all 15 files, Slicer's sort order
+    node = host._loadFiles(list(series.files), "all files", grayscale=True, regularize=False)  # Slicer's sort order
     assert node.GetImageData().GetDimensions()[2] == 15
     check = logic.crossCheck(node)
     assert (check.numberOfVolumes, check.volumeIndex, check.kOrder) == (3, None, K_FILES)

@@ -27,6 +27,17 @@ def addFailOn(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def addRegularizationOption(parser: argparse.ArgumentParser) -> None:
+    """``--no-regularization``: load DICOM without Slicer's acquisition transform (on by default, as in Slicer)."""
+    parser.add_argument(
+        "--no-regularization",
+        dest="regularize",
+        action="store_false",
+        help="load DICOM without the acquisition (grid) transform that Slicer adds by default to a volume whose "
+        "slices leave its grid (Slicer's setting 'Acquisition geometry regularization' = none)",
+    )
+
+
 def write(text: str) -> None:
     """Write to stdout (a closed pipe is handled once, in :func:`.main.main`)."""
     sys.stdout.write(text)

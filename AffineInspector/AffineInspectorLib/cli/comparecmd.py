@@ -21,13 +21,14 @@ def addParser(
     parser.add_argument("volume", metavar="A", help="volume file (NRRD/NIfTI/MetaImage) or DICOM file/folder")
     parser.add_argument("reference", metavar="B", help="the reference volume, same kinds")
     common.addJSONOptions(parser, help="print the comparison as JSON")
+    common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     host, logic = hostAndLogic()
-    volume = host.load(arguments.volume)
-    reference = host.load(arguments.reference)
+    volume = host.load(arguments.volume, regularize=arguments.regularize)
+    reference = host.load(arguments.reference, regularize=arguments.regularize)
     comparison = logic.compare(volume, reference)
     if arguments.json:
         common.writeJSON(serialize.plain(comparison), arguments.indent)

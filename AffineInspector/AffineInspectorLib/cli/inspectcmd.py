@@ -57,6 +57,7 @@ def addParser(
         action="store_true",
         help="also load each series with Slicer's reader (slicer-core) and compare its slice corners with the DICOM",
     )
+    common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
 

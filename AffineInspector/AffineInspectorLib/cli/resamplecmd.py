@@ -7,6 +7,7 @@ import os
 from typing import List, Sequence
 
 from ..geometry.errors import GeometryError
+from . import common
 from .slicerhost import hostAndLogic
 
 NAME = "resample"
@@ -23,6 +24,7 @@ def addParser(
     parser.add_argument("--output", required=True, metavar="OUT", help="new file: .nrrd, .nii, .nii.gz, .mha")
     parser.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
     parser.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
+    common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
 
@@ -30,8 +32,8 @@ def run(arguments: argparse.Namespace) -> int:
     output = arguments.output
     _refuseOutput(output, (arguments.input, arguments.reference))
     host, logic = hostAndLogic()
-    volume = host.load(arguments.input, labelmap=arguments.label)
-    reference = host.load(arguments.reference)
+    volume = host.load(arguments.input, labelmap=arguments.label, regularize=arguments.regularize)
+    reference = host.load(arguments.reference, regularize=arguments.regularize)
     resampled = logic.resample(volume, reference, interpolation=arguments.interpolation, labelmap=arguments.label)
     host.saveVolume(resampled, output)
     print(

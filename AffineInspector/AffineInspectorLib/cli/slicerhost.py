@@ -36,14 +36,15 @@ def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
 def inspectWithSlicer(arguments: argparse.Namespace, result: InspectionResult) -> None:
     """Write the inspection with a ``slicer`` object per series: Slicer's IJKToRAS and the corner deviations.
 
-    A 4D series whose volumes are in separate files is loaded one volume per
-    time point (as Slicer's multi-volume / volume-sequence loadable does) and
-    its ``slicer`` object holds one cross-check per volume.
+    Each series the engine found is loaded as Slicer's scalar-volume plugin loads it (vtkITK, right-handed IJK,
+    the acquisition transform unless ``--no-regularization``). A 4D series whose volumes are in separate files is
+    loaded one volume per time point (as Slicer's multi-volume / volume-sequence loadable does) and its
+    ``slicer`` object holds one cross-check per volume.
     """
     from ..mrml.dicomcheck import summarizeVolumes
 
     host, logic = hostAndLogic()
-    host.loadInspection(result)  # the headers already read by `inspect`
+    host.loadInspection(result, regularize=arguments.regularize)  # the headers already read by `inspect`
     document = serialize.plain(result)
     texts = []
     for series, entry, nodes, error in zip(result.series, document["series"], host.seriesNodes, host.seriesErrors):

@@ -73,15 +73,38 @@ def cornersFromDICOM(slices: Sequence[SliceHeader], columns: int, rows: int) -> 
     ``slices`` are :class:`~AffineInspectorLib.sliceheader.SliceHeader` (LPS
     values) in the volume's k order.
     """
-    corners = np.zeros((len(slices), 4, 3))
-    for index, header in enumerate(slices):
-        position = np.asarray(positionOf(header), dtype=float)
-        orientation, pixelSpacing = orientationOf(header), pixelSpacingOf(header)
+    return cornersFromGeometry(
+        [positionOf(header) for header in slices],
+        [orientationOf(header) for header in slices],
+        [pixelSpacingOf(header) for header in slices],
+        columns,
+        rows,
+    )
+
+
+def cornersFromGeometry(
+    positions: Sequence[Sequence[float]],
+    orientations: Sequence[Sequence[float]],
+    pixelSpacings: Sequence[Sequence[float]],
+    columns: int,
+    rows: int,
+) -> np.ndarray:
+    """Slice corners, shape ``(slices, 4, 3)`` RAS mm, from per-slice IPP, IOP (6) and PixelSpacing (LPS).
+
+    As Slicer's ``AcquisitionModeling.sliceCornersFromDICOM``: IPP + c * columns * PixelSpacing[1] * IOP[0:3]
+    + r * rows * PixelSpacing[0] * IOP[3:6] (PixelSpacing is row spacing first), then LPS to RAS.
+    """
+    corners = np.zeros((len(positions), 4, 3))
+    for index, (position, orientation, pixelSpacing) in enumerate(zip(positions, orientations, pixelSpacings)):
         rowDirection = np.asarray(orientation[:3], dtype=float)
-        columnDirection = np.asarray(orientation[3:], dtype=float)
-        rowVector = columns * pixelSpacing[1] * rowDirection
-        columnVector = rows * pixelSpacing[0] * columnDirection
-        lps = position + _CORNER_OFFSETS[:, :1] * rowVector + _CORNER_OFFSETS[:, 1:] * columnVector
+        columnDirection = np.asarray(orientation[3:6], dtype=float)
+        rowVector = columns * float(pixelSpacing[1]) * rowDirection
+        columnVector = rows * float(pixelSpacing[0]) * columnDirection
+        lps = (
+            np.asarray(position, dtype=float)
+            + _CORNER_OFFSETS[:, :1] * rowVector
+            + _CORNER_OFFSETS[:, 1:] * columnVector
+        )
         corners[index] = affines.lpsToRAS(lps)
     return corners
 
@@ -314,3 +337,76 @@ def _describe(comparison: GridComparison, toleranceMm: float) -> List[str]:
     elif not comparison.sameGrid:
         messages.append("The volumes do not overlap in world space: resampling would give an empty volume.")
     return messages
+
+
+# --------------------------------------------------------------------------- grids under non-linear transforms
+
+
+def gridSamplePoints(dimensions: Sequence[int]) -> np.ndarray:
+    """IJK points (N, 3) at which a grid under a non-linear transform is compared: the four corner voxel centres
+    of every slice (k) and the centre voxel of every slice, so each slice of a per-slice (acquisition) transform
+    is sampled."""
+    columns, rows, slices = (max(1, int(size)) for size in dimensions)
+    inPlane = [(0, 0), (columns - 1, 0), (0, rows - 1), (columns - 1, rows - 1), ((columns - 1) / 2, (rows - 1) / 2)]
+    return np.array([[i, j, k] for k in range(slices) for i, j in inPlane], dtype=float)
+
+
+def fitAffine(ijkPoints: npt.ArrayLike, worldPoints: npt.ArrayLike) -> Tuple[np.ndarray, float]:
+    """Least-squares 4x4 IJK-to-world matrix through point pairs, and the largest residual (mm).
+
+    Raises ValueError when the points do not span three dimensions (a single slice has no k direction to fit).
+    """
+    ijk = np.asarray(ijkPoints, dtype=float)
+    world = np.asarray(worldPoints, dtype=float)
+    homogeneous = np.hstack([ijk, np.ones((len(ijk), 1))])
+    if np.linalg.matrix_rank(homogeneous) < 4:
+        raise ValueError("the sample points span fewer than three dimensions: no affine fit")
+    solution, _, _, _ = np.linalg.lstsq(homogeneous, world, rcond=None)
+    matrix = np.eye(4)
+    matrix[:3, :] = solution.T
+    residual = float(np.linalg.norm(homogeneous @ solution - world, axis=1).max())
+    return matrix, residual
+
+
+def compareSampledGrids(
+    sampleA: Tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+    dimensionsA: Sequence[int],
+    sampleB: Tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+    dimensionsB: Sequence[int],
+    *,
+    transformNote: str,
+    toleranceMm: float = SAME_GRID_TOLERANCE_MM,
+) -> GridComparison:
+    """Compare grids A and B when a non-linear transform places the voxels of either in world space.
+
+    Each sample is ``(ijkPoints, worldPoints, fallbackMatrix)``: IJK points of that grid
+    (:func:`gridSamplePoints`), their world positions mapped through that volume's own transforms, and a matrix
+    to use where the points cannot be fitted (a single slice). Same grid means the same dimensions and every
+    sampled voxel centre within ``toleranceMm``: exact at the sampled points, which include every slice. The other
+    fields (axes, origin, overlap, voxel-to-voxel matrix) come from least-squares affine fits of the world
+    positions, and the messages say so (``transformNote`` names the transforms).
+    """
+    dimsA = _three(int(value) for value in dimensionsA)
+    dimsB = _three(int(value) for value in dimensionsB)
+    matrices, residuals = [], []
+    for ijkPoints, worldPoints, fallback in (sampleA, sampleB):
+        try:
+            matrix, residual = fitAffine(ijkPoints, worldPoints)
+            residuals.append(residual)
+        except ValueError:
+            matrix = np.asarray(fallback, dtype=float)
+        matrices.append(matrix)
+    comparison = compareGrids(matrices[0], dimsA, matrices[1], dimsB, toleranceMm=toleranceMm)
+    if dimsA == dimsB:
+        worldA, worldB = (np.asarray(sample[1], dtype=float) for sample in (sampleA, sampleB))
+        distance = float(np.linalg.norm(worldA - worldB, axis=1).max())
+        comparison.maxVoxelCentreDistanceMm = distance
+        comparison.sameGrid = distance <= toleranceMm
+        comparison.resamplingFixes = (not comparison.sameGrid) and comparison.overlapFraction > 0
+        comparison.messages = _describe(comparison, toleranceMm)
+    comparison.messages.append(
+        f"{transformNote}: voxel centres compared through it at the corners and centre of every slice; axes, "
+        f"origin and the voxel-to-voxel matrix are those of least-squares affine fits (largest residual "
+        f"{max(residuals, default=0.0):.3g} mm)."
+    )
+    return comparison

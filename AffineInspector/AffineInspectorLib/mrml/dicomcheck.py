@@ -16,11 +16,11 @@ import numpy as np
 
 from ..dicom.headers import UnreadableFileError, readSliceHeaders
 from ..dicom.series import SeriesGeometry, analyseSeries
-from ..geometry import crosscheck
+from ..geometry import affines, crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Kind, Tolerances
 from ..geometry.progress import Cancelled, ProgressCallback
-from ..geometry.sliceheader import SliceHeader
+from ..geometry.sliceheader import SliceHeader, positionOf
 from .nodes import ijkToRAS, parentToWorld, pointsToWorld
 
 # --------------------------------------------------------------------------- DICOM source
@@ -80,6 +80,7 @@ VOLUME_ATTRIBUTE = "AffineInspector.volume"
 
 K_FILES = "files in Slicer's sort order"
 K_STORED_FRAMES = "frames in stored order"
+K_REVERSED_FRAMES = "frames in reversed stored order"
 K_MOSAIC = "one mosaic image per file"
 
 
@@ -163,12 +164,22 @@ def crossCheckVolume(
         return result
     if any(header.frame is not None for header in usable):
         # vtkITK stacks the frames of an enhanced file in stored order (slice k holds frame k's voxels:
-        # checked on the shared Philips and Siemens files), not in Slicer's sort order.
-        result.kOrder = K_STORED_FRAMES
-        messages.append(
-            "Multi-frame file: slice k compared with frame k in stored order, the order vtkITK stacks them "
-            "(Slicer itself skips this check)."
-        )
+        # checked on the shared Philips and Siemens files), not in Slicer's sort order; the scalar-volume plugin
+        # then reverses the slices when that makes a left-handed IJK (setVolumeNodeProperties), which the
+        # node's k axis shows: it runs from the last stored frame towards the first.
+        if len(usable) == count and _runsAgainstStoredOrder(matrix, usable):
+            usable = usable[::-1]
+            result.kOrder = K_REVERSED_FRAMES
+            messages.append(
+                "Multi-frame file: slice k compared with frame N-1-k in stored order: vtkITK stacks the frames in "
+                "stored order and Slicer reversed them into a right-handed IJK (Slicer itself skips this check)."
+            )
+        else:
+            result.kOrder = K_STORED_FRAMES
+            messages.append(
+                "Multi-frame file: slice k compared with frame k in stored order, the order vtkITK stacks them "
+                "(Slicer itself skips this check)."
+            )
     if len(slices) != count or len(usable) != len(slices):
         messages.append(
             f"The volume has {count} slices but {len(usable)} of its instances have usable geometry: slice corners "
@@ -183,6 +194,13 @@ def crossCheckVolume(
     messages.extend(_crossCheckMessages(result, parent))
     messages.extend(_fourDMessages(result, usable, count))
     return result
+
+
+def _runsAgainstStoredOrder(IJKToRAS: np.ndarray, frames: Sequence[SliceHeader]) -> bool:
+    """Whether the node's k axis (RAS) points from the last stored frame towards the first (the plugin reversed
+    the slices), judged by the sign of k . (IPP_last - IPP_first) with the IPPs turned into RAS."""
+    first, last = (affines.lpsToRAS(np.asarray(positionOf(header), dtype=float)) for header in (frames[0], frames[-1]))
+    return bool(np.dot(np.asarray(IJKToRAS, dtype=float)[:3, 2], last - first) < 0)
 
 
 @dataclasses.dataclass

@@ -1,44 +1,50 @@
 """Hosts: where the scene, the volumes and the DICOM files come from.
 
 * :class:`StandaloneHost` (PyPI ``slicer-core``, no Slicer application): a
-  scene with the colour and volumes logics Slicer registers, DICOM series
-  loaded the way Slicer's scalar-volume DICOM plugin loads them (files sorted
-  by Slicer's rule, then vtkITK's archetype series reader with the GDCM
-  approach, native orientation and origin, the ``DICOM.instanceUIDs``
-  attribute set), its own SOPInstanceUID -> file index, and NRRD / NIfTI /
-  MetaImage through ``vtkSlicerVolumesLogic``.
+  scene with the colour and volumes logics Slicer registers; DICOM loaded as
+  ``DICOMUtils.loadSeriesByUID`` loads it with the scalar-volume plugin, by
+  default settings: the same loadables selected
+  (:mod:`..dicom.slicerloadables`, a port of the plugin's rules), each read
+  by vtkITK's archetype series reader with the GDCM approach (DCMTK as
+  fallback), native orientation and origin, slices reversed into a
+  right-handed IJK as the plugin does, the ``DICOM.instanceUIDs`` attribute,
+  and the acquisition (grid) transform where slice corners leave the grid
+  (Slicer's default "Acquisition geometry regularization"; ``regularize=False``
+  turns it off). Its :class:`~..dicom.slicerloadables.DICOMTagIndex` stands
+  for ``slicer.dicomDatabase``. NRRD / NIfTI / MetaImage come through
+  ``vtkSlicerVolumesLogic``.
 * Inside Slicer nothing here is needed: the module uses ``slicer.mrmlScene``
   and ``slicer.dicomDatabase`` (see ``AffineInspector.py``).
 
-The optional acquisition transform reproduces what Slicer's plugin does when
-"Acquisition geometry regularization" is on (a grid transform that moves each
-slice's corners onto its IPP), so its effect can be checked here too.
+``Testing/test_slicer_parity.py`` loads every shared series with Slicer's own
+plugin code and with this host and compares loadables, matrices and transforms.
+
+:meth:`StandaloneHost.loadInspection` loads the series of an inspection the
+engine already made (``inspect --slicer``), a 4D series with separate files
+per volume as one node per volume, as Slicer's multi-volume / sequence
+loadable gives it.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 import slicer
 import vtk
 from vtk.util import numpy_support
 
-from ..dicom.series import InspectionResult, SeriesGeometry, inspectPaths
+from ..dicom.headers import findFiles
+from ..dicom.series import InspectionResult, SeriesGeometry
+from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
 from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
-from .dicomcheck import (
-    NUMBER_OF_VOLUMES_ATTRIBUTE,
-    REPEATED_BY_ATTRIBUTE,
-    VOLUME_ATTRIBUTE,
-    DICOMSource,
-    dicomSlices,
-)
-from .nodes import ijkToRAS
+from .dicomcheck import NUMBER_OF_VOLUMES_ATTRIBUTE, REPEATED_BY_ATTRIBUTE, VOLUME_ATTRIBUTE
+from .nodes import ijkToRAS, pointsToWorld
 
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 
@@ -67,9 +73,9 @@ class StandaloneHost:
         self.volumesLogic.SetMRMLApplicationLogic(self.applicationLogic)
         self.volumesLogic.SetMRMLScene(self.scene)
         self.applicationLogic.SetModuleLogic("Volumes", self.volumesLogic)
-        self._instanceFiles: Dict[str, str] = {}
+        self.dicomIndex = DICOMTagIndex()
         self.unreadable: List[Finding] = []
-        self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why Slicer's reader could not load it
+        self.loadErrors: Dict[str, str] = {}  # SeriesInstanceUID -> why a selected loadable of it was not loaded
         # Per series of the last loadInspection, in its order: the nodes loaded, or why none was.
         self.seriesNodes: List[List[Any]] = []
         self.seriesErrors: List[str] = []
@@ -80,7 +86,11 @@ class StandaloneHost:
 
     def fileForInstance(self, uid: str) -> str:
         """Path of the file holding SOPInstanceUID ``uid``, or ``""`` (as ``slicer.dicomDatabase``)."""
-        return self._instanceFiles.get(uid, "")
+        return self.dicomIndex.fileForInstance(uid)
+
+    def instanceValue(self, uid: str, tag: str) -> str:
+        """The value of ``tag`` in the instance's file, or ``""`` (as ``slicer.dicomDatabase``)."""
+        return self.dicomIndex.instanceValue(uid, tag)
 
     # ------------------------------------------------------------------ loading
 
@@ -88,19 +98,39 @@ class StandaloneHost:
         self,
         paths: Sequence[str],
         *,
-        regularize: bool = False,
+        regularize: bool = True,
         progressCallback: Optional[ProgressCallback] = None,
     ) -> List[Any]:
-        """Load every series under ``paths`` as Slicer's scalar-volume plugin does; return the volume nodes.
+        """Load every series under ``paths`` as Slicer's DICOM module does by default; return the volume nodes.
 
-        ``regularize`` adds Slicer's acquisition transform where slice corners
-        deviate by more than 1e-3 mm (Slicer's default is on; here it is off
-        so that the raw reader geometry is what gets inspected).
+        Files are indexed (what is not DICOM goes to :attr:`unreadable`), grouped by series in the order found,
+        and the loadables Slicer's scalar-volume plugin would select are loaded (a series may give several
+        volumes, or none: :attr:`loadErrors` says why); ``progressCallback`` may cancel the indexing
+        (:class:`~..geometry.progress.Cancelled`, nothing loaded). ``regularize`` (Slicer's default: on) adds the
+        acquisition transform where slice corners deviate more than 1e-3 mm from the voxel grid; the volume
+        node is then under it (``GetParentTransformNode()``).
         """
-        return self.loadInspection(inspectPaths(list(paths), progressCallback=progressCallback), regularize=regularize)
+        files, missing = findFiles(list(paths))
+        indexed, unreadable = self.dicomIndex.insertFiles(files, progressCallback)
+        self.unreadable = missing + unreadable
+        fileLists = self.dicomIndex.seriesFileLists(indexed)
+        nodes = []
+        for loadable in loadablesToLoad(self.dicomIndex, fileLists, regularizationEnabled=regularize):
+            try:
+                nodes.append(self.loadLoadable(loadable, regularize=regularize))
+            except GeometryError as error:  # one unreadable series does not stop the others
+                seriesUID = self.dicomIndex.fileValue(loadable.files[0], TAGS["seriesUID"])
+                self.loadErrors[seriesUID] = str(error)
+        if progressCallback is not None:
+            progressCallback("Done", 1.0)
+        return nodes
 
-    def loadInspection(self, result: InspectionResult, *, regularize: bool = False) -> List[Any]:
-        """Load the series of an :func:`~AffineInspectorLib.series.inspectPaths` result (see :meth:`loadDICOM`).
+    def loadLoadable(self, loadable: Loadable, *, regularize: bool = True) -> Any:
+        """A new volume node from one loadable, as the plugin's ``load`` with its default reader approach."""
+        return self._loadFiles(list(loadable.files), loadable.name, grayscale=loadable.grayscale, regularize=regularize)
+
+    def loadInspection(self, result: InspectionResult, *, regularize: bool = True) -> List[Any]:
+        """Load the series of an :func:`~..dicom.series.inspectPaths` result, each as the engine grouped it.
 
         A 3D series is one node. A 4D series whose volumes are in separate
         files (classic 4D, one enhanced or mosaic file per time point) is one
@@ -109,10 +139,12 @@ class StandaloneHost:
         repeating tag, loaded by the scalar-volume plugin). A 4D series whose
         volumes share files (one enhanced file holding every frame) is one
         node of all frames in stored order: no Slicer loadable splits a file.
-        Nodes per series are in :attr:`seriesNodes`, failures in
-        :attr:`seriesErrors` (and :attr:`loadErrors` by SeriesInstanceUID).
+        Each node is read, made right-handed and regularized as
+        :meth:`loadLoadable` does. Nodes per series are in :attr:`seriesNodes`,
+        failures in :attr:`seriesErrors` (and :attr:`loadErrors` by SeriesInstanceUID).
         """
         self.unreadable = list(result.unreadableFiles)
+        self.dicomIndex.insertFiles([path for series in result.series for path in series.files])
         self.seriesNodes, self.seriesErrors = [], []
         nodes = []
         for series in result.series:
@@ -136,36 +168,29 @@ class StandaloneHost:
         """The new scalar volume node(s) of one series: one, or one per volume of a 4D series (see loadInspection)."""
         volumes = series.volumeFiles
         separate = len(volumes) > 1 and len({path for files in volumes for path in files}) == sum(map(len, volumes))
-        if not separate:
-            return [self._loadFiles(series, list(series.files), regularize=regularize)]
+        batches = list(volumes) if separate else [list(series.files)]
         nodes = []
-        for index, files in enumerate(volumes):
-            node = self._loadFiles(series, files, regularize=regularize, volume=index)
+        for index, files in enumerate(batches):
+            name = _seriesName(series)
+            if separate:
+                name += f" [volume {index + 1}/{series.numberOfVolumes}]"
+            node = self._loadFiles(files, name, grayscale=True, regularize=regularize)
+            if series.numberOfVolumes > 1:
+                # The 4D context a per-volume node cannot know from its own files (see dicomcheck.crossCheckVolume).
+                node.SetAttribute(NUMBER_OF_VOLUMES_ATTRIBUTE, str(series.numberOfVolumes))
+                node.SetAttribute(REPEATED_BY_ATTRIBUTE, series.repeatedBy or "unknown")
+                if separate:
+                    node.SetAttribute(VOLUME_ATTRIBUTE, str(index))
             nodes.append(node)
         return nodes
 
-    def _loadFiles(
-        self, series: SeriesGeometry, files: List[str], *, regularize: bool, volume: Optional[int] = None
-    ) -> Any:
-        """One scalar volume node from ``files`` (Slicer's sort order), as the scalar-volume plugin loads them.
-
-        ``volume`` is the index of the volume of a 4D series these files hold
-        (None: the whole series); the node's name and attributes say so.
-        """
-        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
-        reader.SetArchetype(files[0])
-        for path in files:
-            reader.AddFileName(path)
-        reader.SetSingleFile(0)
-        reader.SetOutputScalarTypeToNative()
-        reader.SetDesiredCoordinateOrientationToNative()
-        reader.SetUseNativeOriginOn()
-        reader.SetDICOMImageIOApproachToGDCM()
-        reader.Update()
-        if reader.GetErrorCode() != vtk.vtkErrorCode.NoError:
+    def _loadFiles(self, files: List[str], name: str, *, grayscale: bool, regularize: bool) -> Any:
+        """A new volume node from ``files`` (in the order given) as the scalar-volume plugin's ``load`` makes it."""
+        reader = _readSeries(files, grayscale, "GDCM") or _readSeries(files, grayscale, "DCMTK")
+        if reader is None:
             raise GeometryError(
-                f"vtkITK could not read series {series.seriesInstanceUID} ({len(files)} files): "
-                f"{vtk.vtkErrorCode.GetStringFromErrorCode(reader.GetErrorCode())}"
+                f"vtkITK could not read {name} ({len(files)} files, first {files[0]}) with the GDCM or "
+                f"the DCMTK approach"
             )
         # Slicer keeps geometry in the node, not in the image data.
         change = vtk.vtkImageChangeInformation()
@@ -175,29 +200,34 @@ class StandaloneHost:
         change.Update()
         image = vtk.vtkImageData()
         image.DeepCopy(change.GetOutput())
-        name = _seriesName(series)
-        if volume is not None:
-            name += f" [volume {volume + 1}/{series.numberOfVolumes}]"
-        node = self.scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", self.scene.GenerateUniqueName(name))
+        className = "vtkMRMLScalarVolumeNode" if grayscale else "vtkMRMLVectorVolumeNode"
+        node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
         node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
         node.CreateDefaultDisplayNodes()
-        uidOfFile = dict(zip(series.files, series.instanceUIDs))
-        uids = [uidOfFile.get(path) or "Unknown" for path in files]
-        for path, uid in zip(files, uids):
-            if uid != "Unknown":
-                self._instanceFiles[uid] = path
-        node.SetAttribute("DICOM.instanceUIDs", " ".join(uids))
-        node.SetAttribute("DICOM.seriesInstanceUID", series.seriesInstanceUID)
-        if series.numberOfVolumes > 1:
-            # The 4D context a per-volume node cannot know from its own files (see dicomcheck.crossCheckVolume).
-            node.SetAttribute(NUMBER_OF_VOLUMES_ATTRIBUTE, str(series.numberOfVolumes))
-            node.SetAttribute(REPEATED_BY_ATTRIBUTE, series.repeatedBy or "unknown")
-            if volume is not None:
-                node.SetAttribute(VOLUME_ATTRIBUTE, str(volume))
+        self._setVolumeNodeProperties(node, files)
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
         return node
+
+    def _setVolumeNodeProperties(self, node: Any, files: Sequence[str]) -> None:
+        """The geometry part of the plugin's ``setVolumeNodeProperties``: a left-handed IJK is made right-handed
+        by reversing the slices (and the file list), then one SOPInstanceUID and InstanceNumber per slice."""
+        matrix = vtk.vtkMatrix4x4()
+        node.GetIJKToRASMatrix(matrix)
+        fileList = list(files)
+        if not slicer.vtkMRMLVolumeNode.IsIJKCoordinateSystemRightHanded(matrix):
+            slicer.vtkMRMLVolumeNode.ReverseSliceOrder(node.GetImageData(), matrix)
+            node.SetIJKToRASMatrix(matrix)
+            fileList.reverse()
+        value = self.dicomIndex.fileValue
+        node.SetAttribute(
+            "DICOM.instanceUIDs", " ".join(value(path, TAGS["instanceUID"]) or "Unknown" for path in fileList)
+        )
+        node.SetAttribute(
+            "DICOM.instanceNumbers", " ".join(value(path, TAGS["instanceNumber"]) or "?" for path in fileList)
+        )
+        node.SetAttribute("DICOM.seriesInstanceUID", value(fileList[0], TAGS["seriesUID"]))
 
     def loadVolume(self, path: str, *, labelmap: bool = False) -> Any:
         """Load a NRRD, NIfTI or MetaImage file (as Slicer's Add Data); raises GeometryError if it cannot."""
@@ -211,7 +241,7 @@ class StandaloneHost:
             )
         return node
 
-    def load(self, path: str, *, labelmap: bool = False, regularize: bool = False) -> Any:
+    def load(self, path: str, *, labelmap: bool = False, regularize: bool = True) -> Any:
         """A volume file, or a DICOM file/folder (its first series); returns one node."""
         if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
             return self.loadVolume(path, labelmap=labelmap)
@@ -246,21 +276,74 @@ def _stem(path: str) -> str:
     return name
 
 
-def addAcquisitionTransformIfNeeded(volumeNode: Any, dicomSource: DICOMSource) -> Any:
+def _readSeries(files: Sequence[str], grayscale: bool, approach: str) -> Any:
+    """vtkITK's archetype series reader over ``files`` as the plugin's ``loadFilesWithSeriesReader``; None if
+    it reports an error."""
+    if grayscale:
+        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
+    elif len(files) > 1:
+        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderSeries()
+    else:
+        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderFile()
+    reader.SetArchetype(files[0])
+    for path in files:
+        reader.AddFileName(path)
+    reader.SetSingleFile(0)
+    reader.SetOutputScalarTypeToNative()
+    reader.SetDesiredCoordinateOrientationToNative()
+    reader.SetUseNativeOriginOn()
+    if approach == "GDCM":
+        reader.SetDICOMImageIOApproachToGDCM()
+    else:
+        reader.SetDICOMImageIOApproachToDCMTK()
+    reader.Update()
+    return reader if reader.GetErrorCode() == vtk.vtkErrorCode.NoError else None
+
+
+class InstanceValues(Protocol):
+    """``slicer.dicomDatabase.instanceValue``: what the acquisition modeling reads."""
+
+    def instanceValue(self, uid: str, tag: str) -> str: ...
+
+
+def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -> Any:
     """Add Slicer's acquisition (grid) transform when slice corners deviate more than 1e-3 mm; return it or None.
 
-    Same construction as Slicer's DICOMScalarVolumePlugin AcquisitionModeling:
-    a 2 x 2 x slices displacement grid in the volume's IJK directions whose
-    vectors move each loaded corner onto the corner the DICOM file gives.
+    A reproduction of ``DICOMScalarVolumePluginClass.AcquisitionModeling.createAcquisitionTransform`` (Slicer,
+    ``DICOMScalarVolumePlugin.py``): only when the volume has one instance UID per slice and every instance has
+    IPP, IOP and PixelSpacing (so not for a multi-frame file); corners ``(c * columns, r * rows, k)`` from
+    IJKToRAS against those from each instance's tags; above 1e-3 mm (largest coordinate difference) a
+    2 x 2 x slices displacement grid in the volume's IJK directions moves each loaded corner onto the corner
+    the DICOM file gives. ``Testing/test_slicer_parity.py`` compares it with Slicer's code (grid to 1e-6 mm).
     """
-    slices, _ = dicomSlices(volumeNode, dicomSource)
     columns, rows, count = volumeNode.GetImageData().GetDimensions()
-    if len(slices) != count or not all(header.hasGeometry for header in slices):
-        return None
+    uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if len(uids) != count:
+        return None  # Slicer: "Cannot get DICOM slice positions" (all frames in one file, or a missing file)
+    geometry = []
+    for uid in uids:
+        values = [database.instanceValue(uid, TAGS[name]) for name in ("position", "orientation", "pixelSpacing")]
+        if "" in values:
+            return None  # Slicer: "No geometry information available for DICOM data"
+        geometry.append([[float(each) for each in value.split("\\")] for value in values])
+    positions, orientations, pixelSpacings = zip(*geometry)
+    target = crosscheck.cornersFromGeometry(positions, orientations, pixelSpacings, columns, rows)
     source = crosscheck.cornersFromIJKToRAS(ijkToRAS(volumeNode), (columns, rows, count))
-    target = crosscheck.cornersFromDICOM(slices, columns, rows)
     if np.abs(source - target).max() <= crosscheck.CORNER_TOLERANCE_MM:
         return None
+    transformNode = _gridTransformFromCorners(volumeNode, source, target)
+    fixed = pointsToWorld(volumeNode, source.reshape(-1, 3)).reshape(target.shape)
+    if not np.allclose(fixed, target):
+        raise GeometryError(
+            f"{volumeNode.GetName()}: the acquisition transform did not move the slice corners onto "
+            f"the DICOM positions (as Slicer checks)"
+        )
+    return transformNode
+
+
+def _gridTransformFromCorners(volumeNode: Any, source: np.ndarray, target: np.ndarray) -> Any:
+    """The plugin's ``gridTransformFromCorners``: a grid transform node over the volume, parent of it."""
+    columns, rows, count = volumeNode.GetImageData().GetDimensions()
     scene = volumeNode.GetScene()
     transformNode = scene.AddNewNodeByClass(
         "vtkMRMLGridTransformNode", scene.GenerateUniqueName(volumeNode.GetName() + " acquisition transform")

@@ -30,7 +30,18 @@ from ..geometry.errors import GeometryError
 from ..geometry.findings import Tolerances
 from ..geometry.progress import ProgressCallback
 from .dicomcheck import CrossCheck, DICOMSource, crossCheckVolume, dicomSlices
-from .nodes import VolumeInfo, ijkToRAS, ijkToWorld, volumeInfo, volumeNodes
+from .nodes import (
+    VolumeInfo,
+    ijkToRAS,
+    ijkToWorld,
+    parentToWorld,
+    parentTransformChain,
+    pointsToWorld,
+    transformFromWorld,
+    transformToWorld,
+    volumeInfo,
+    volumeNodes,
+)
 
 INTERPOLATIONS = ("nearest", "linear", "cubic")
 
@@ -39,18 +50,52 @@ INTERPOLATIONS = ("nearest", "linear", "cubic")
 
 
 def compareVolumes(volumeNode: Any, referenceNode: Any) -> crosscheck.GridComparison:
-    """Compare a volume's grid with a reference volume's, in world space (linear parent transforms applied)."""
-    return crosscheck.compareGrids(
-        ijkToWorld(volumeNode),
+    """Compare a volume's grid with a reference volume's, in world space, through every parent transform.
+
+    Linear parent transforms: the two IJK-to-world matrices are compared exactly. A non-linear one (such as
+    Slicer's acquisition transform): voxel centres at the corners and centre of every slice are mapped through
+    it (:func:`~..geometry.crosscheck.compareSampledGrids`).
+    """
+    if parentToWorld(volumeNode) is not None and parentToWorld(referenceNode) is not None:
+        return crosscheck.compareGrids(
+            ijkToWorld(volumeNode),
+            volumeNode.GetImageData().GetDimensions(),
+            ijkToWorld(referenceNode),
+            referenceNode.GetImageData().GetDimensions(),
+        )
+    names = sorted({parent.GetName() for node in (volumeNode, referenceNode) for parent in parentTransformChain(node)})
+    return crosscheck.compareSampledGrids(
+        _worldSample(volumeNode),
         volumeNode.GetImageData().GetDimensions(),
-        ijkToWorld(referenceNode),
+        _worldSample(referenceNode),
         referenceNode.GetImageData().GetDimensions(),
+        transformNote="Under a non-linear transform (" + ", ".join(names) + ")",
     )
 
 
+def _worldSample(node: Any) -> tuple:
+    """(IJK sample points, their world positions through every parent transform, the node's IJKToRAS)."""
+    points = crosscheck.gridSamplePoints(node.GetImageData().GetDimensions())
+    matrix = ijkToRAS(node)
+    local = (np.hstack([points, np.ones((len(points), 1))]) @ matrix.T)[:, :3]
+    return points, pointsToWorld(node, local), matrix
+
+
 def voxelToVoxelMatrix(inputNode: Any, referenceNode: Any) -> np.ndarray:
-    """inverse(reference IJKToWorld) . input IJKToWorld: input IJK to reference IJK (4x4)."""
+    """inverse(reference IJKToWorld) . input IJKToWorld: input IJK to reference IJK (4x4).
+
+    Exact also under a non-linear transform when both volumes are under the same one (its effect cancels);
+    otherwise a non-linear transform leaves no matrix to give (GeometryError: resample instead).
+    """
+    if _sameParentChain(inputNode, referenceNode):
+        return affines.voxelToVoxel(ijkToRAS(inputNode), ijkToRAS(referenceNode))
     return affines.voxelToVoxel(ijkToWorld(inputNode), ijkToWorld(referenceNode))
+
+
+def _sameParentChain(first: Any, second: Any) -> bool:
+    return [node.GetID() for node in parentTransformChain(first)] == [
+        node.GetID() for node in parentTransformChain(second)
+    ]
 
 
 def resampleToReference(
@@ -63,14 +108,12 @@ def resampleToReference(
 ) -> Any:
     """Resample ``inputNode`` onto ``referenceNode``'s grid into a new node; the input is not modified.
 
-    Correct in world space: each output voxel (reference IJK) is mapped
-    through the reference's IJKToRAS and parent transforms to world, then
-    through the input's inverse parent transforms and RASToIJK (linear
-    transforms only). The output node gets the reference's IJKToRAS and is
-    placed under the reference's parent transform, so it overlays the
-    reference voxel for voxel. ``interpolation`` defaults to nearest for
-    labelmaps (or ``labelmap=True``) and linear otherwise. Voxels outside the
-    input are 0.
+    Correct in world space, through every parent transform, linear or not (Slicer's acquisition transform
+    included): each output voxel (reference IJK) is mapped through the reference's IJKToRAS and parent
+    transforms to world, then through the input's inverse parent transforms and RASToIJK. The output node gets
+    the reference's IJKToRAS and is placed under the reference's parent transform, so it overlays the reference
+    voxel for voxel (in world space too). ``interpolation`` defaults to nearest for labelmaps (or
+    ``labelmap=True``) and linear otherwise. Voxels outside the input are 0.
     """
     isLabel = inputNode.IsA("vtkMRMLLabelMapVolumeNode") if labelmap is None else bool(labelmap)
     interpolation = interpolation or ("nearest" if isLabel else "linear")
@@ -78,10 +121,15 @@ def resampleToReference(
         raise GeometryError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, not {interpolation!r}")
     if inputNode.GetImageData() is None or referenceNode.GetImageData() is None:
         raise GeometryError("both the input and the reference volume need image data")
-    referenceToInputIJK = np.linalg.inv(ijkToWorld(inputNode)) @ ijkToWorld(referenceNode)
     reslice = vtk.vtkImageReslice()
     reslice.SetInputData(inputNode.GetImageData())
-    reslice.SetResliceAxes(slicer.util.vtkMatrixFromArray(referenceToInputIJK))
+    if _sameParentChain(inputNode, referenceNode) or (
+        parentToWorld(inputNode) is not None and parentToWorld(referenceNode) is not None
+    ):
+        # A matrix: the shared transform (if any) cancels, or every transform is linear.
+        reslice.SetResliceAxes(slicer.util.vtkMatrixFromArray(voxelToVoxelMatrix(referenceNode, inputNode)))
+    else:
+        reslice.SetResliceTransform(referenceIJKToInputIJK(inputNode, referenceNode))
     columns, rows, slices = referenceNode.GetImageData().GetDimensions()
     reslice.SetOutputExtent(0, columns - 1, 0, rows - 1, 0, slices - 1)
     reslice.SetOutputOrigin(0, 0, 0)
@@ -107,6 +155,18 @@ def resampleToReference(
         output.SetAndObserveTransformNodeID(parent.GetID())
     output.CreateDefaultDisplayNodes()
     return output
+
+
+def referenceIJKToInputIJK(inputNode: Any, referenceNode: Any) -> Any:
+    """A ``vtkGeneralTransform``: reference IJK -> reference RAS -> world (reference's parent transforms) ->
+    input RAS (inverse of the input's parent transforms) -> input IJK. Linear or not."""
+    transform = vtk.vtkGeneralTransform()
+    transform.PostMultiply()  # each Concatenate applies after the previous ones, in the order written
+    transform.Concatenate(slicer.util.vtkMatrixFromArray(ijkToRAS(referenceNode)))
+    transform.Concatenate(transformToWorld(referenceNode))
+    transform.Concatenate(transformFromWorld(inputNode))
+    transform.Concatenate(slicer.util.vtkMatrixFromArray(np.linalg.inv(ijkToRAS(inputNode))))
+    return transform
 
 
 # --------------------------------------------------------------------------- the logic object
@@ -135,6 +195,11 @@ class VolumeGeometryLogic:
         if database is None:
             raise GeometryError("no DICOM database: open the DICOM module once, or pass a dicomSource")
         return database
+
+    def activeVolumeID(self) -> Optional[str]:
+        """The scene's active volume (what the application shows; Slicer's DICOM loading sets it), or None."""
+        selectionNode = self.scene.GetNodeByID("vtkMRMLSelectionNodeSingleton")
+        return selectionNode.GetActiveVolumeID() if selectionNode is not None else None
 
     def volumes(self) -> List[VolumeInfo]:
         return [volumeInfo(node) for node in volumeNodes(self.scene)]

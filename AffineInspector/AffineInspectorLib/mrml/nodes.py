@@ -55,6 +55,35 @@ def ijkToWorld(volumeNode: Any) -> np.ndarray:
     return toWorld @ ijkToRAS(volumeNode)
 
 
+def parentTransformChain(node: Any) -> List[Any]:
+    """The node's parent transform nodes, nearest first (empty without a parent)."""
+    chain = []
+    parent = node.GetParentTransformNode()
+    while parent is not None:
+        chain.append(parent)
+        parent = parent.GetParentTransformNode()
+    return chain
+
+
+def transformToWorld(node: Any) -> Any:
+    """A ``vtkGeneralTransform`` from the node's RAS to world RAS through every parent (linear or not)."""
+    transform = vtk.vtkGeneralTransform()
+    parent = node.GetParentTransformNode()
+    if parent is not None:
+        parent.GetTransformToWorld(transform)
+    return transform
+
+
+def transformFromWorld(node: Any) -> Any:
+    """A ``vtkGeneralTransform`` from world RAS to the node's RAS (the inverse of :func:`transformToWorld`;
+    Slicer inverts a grid transform iteratively)."""
+    transform = vtk.vtkGeneralTransform()
+    parent = node.GetParentTransformNode()
+    if parent is not None:
+        parent.GetTransformFromWorld(transform)
+    return transform
+
+
 def pointsToWorld(node: Any, pointsRAS: np.ndarray) -> np.ndarray:
     """Map RAS points (N, 3) of a node through its parent transforms (linear or not) to world."""
     parent = node.GetParentTransformNode()

@@ -32,6 +32,7 @@ class VolumeAnalysis:
     sliceTable: paneldata.SliceTable = dataclasses.field(default_factory=lambda: paneldata.EMPTY_SLICE_TABLE)
     plotPNG: bytes = b""
     plotError: str = ""
+    plotNeedsMatplotlib: bool = False
 
 
 def analysisKey(node: Any, info: VolumeInfo) -> tuple:
@@ -56,17 +57,20 @@ def analyse(
     check = logic.crossCheck(node, progressCallback=progressCallback)
     analysis = VolumeAnalysis(key=key, check=check)
     analysis.sliceTable = paneldata.sliceTable(check)
-    _renderPlot(analysis, check.dicom)
+    renderPlot(analysis, check.dicom)
     return analysis
 
 
-def _renderPlot(analysis: VolumeAnalysis, series: Optional[SeriesGeometry]) -> None:
+def renderPlot(analysis: VolumeAnalysis, series: Optional[SeriesGeometry]) -> None:
+    """Draw the step and tilt plot into ``analysis`` (``plotError`` says why not: matplotlib missing)."""
+    analysis.plotPNG, analysis.plotError, analysis.plotNeedsMatplotlib = b"", "", False
     if series is None or len(series.slices) < 2:
         return
     try:
         analysis.plotPNG = paneldata.stepTiltPlotPNG(series)
     except ImportError:
+        analysis.plotNeedsMatplotlib = True
         analysis.plotError = (
-            "The step and tilt plot needs matplotlib: in Slicer's Python console run "
-            "slicer.util.pip_install('matplotlib'), then select the volume again."
+            "The step and tilt plot needs matplotlib: install the 'gui' extra (pip install "
+            "'affine-inspector[gui]'), or inside Slicer use the link the panel shows."
         )

@@ -4,8 +4,9 @@ The widgets come from ``Resources/UI/AffineInspector.ui`` (standard Qt
 widgets only); this class fills them from
 :class:`~AffineInspectorLib.mrmllogic.VolumeGeometryLogic` results through
 :mod:`.paneldata`, and turns button presses into logic calls. Qt is reached
-through :mod:`.qtcompat` (PythonQt in Slicer, PySide6 outside), with method
-calls only.
+through :mod:`.qtcompat` (PythonQt in Slicer, PySide6 outside): method calls,
+and Qt properties read with :func:`.qtcompat.prop` (PythonQt's property
+attributes shadow the getters). User-visible strings go through ``_()``.
 
 Caching: the DICOM cross-check of a volume (the only slow step: it reads
 every file's header) is kept per node ID with a key of everything it depends
@@ -32,7 +33,8 @@ from ..mrml.logic import INTERPOLATIONS, VolumeGeometryLogic
 from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
 from . import aligntab, analyses, paneldata, tablemodels
 from .conventionsview import ConventionsView, storagePath
-from .qtcompat import childWidgetVariables, loadUI, qt, showErrorDialog, tryWithErrorDisplay
+from .qtcompat import childWidgetVariables, loadUI, prop, qt, tryWithErrorDisplay
+from .qtcompat import tr as _
 
 _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
@@ -50,6 +52,19 @@ def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, 
     return callback
 
 
+def _fixedPitchFont() -> Any:
+    """The system's fixed-pitch font, so that matrix columns line up.
+
+    Qt 5's offscreen platform (no platform theme) answers the FixedFont query with the proportional default
+    font; then fontconfig's "monospace" with the typewriter hint is asked for instead.
+    """
+    font = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
+    if not qt.QFontInfo(font).fixedPitch():
+        font = qt.QFont("monospace")
+        font.setStyleHint(qt.QFont.TypeWriter)
+    return font
+
+
 class AffineInspectorPanel(VTKObservationMixin):
     """Fills the panel's widgets from a logic and keeps them in step with the scene.
 
@@ -57,6 +72,12 @@ class AffineInspectorPanel(VTKObservationMixin):
     ``showVolume(node)``: called when a volume is selected (Slicer: show it in
     the slice views). ``reportError(message, details)``: how errors reach the
     user outside Slicer (default: a message box; Slicer uses its own display).
+    ``analyseOnShow``: when the panel is shown (``setActive(True)``), or a refresh
+    picks a volume because none was selected, that DICOM volume's files are read
+    at once (the Slicer module: the first look needs no click).
+    ``installPlotRequirements() -> installed``: offered as a link where the
+    step/tilt plot would be when matplotlib is missing (the Slicer module asks
+    the user, then installs with ``slicer.packaging.pip_ensure``).
     """
 
     def __init__(
@@ -66,6 +87,8 @@ class AffineInspectorPanel(VTKObservationMixin):
         *,
         showVolume: Optional[Callable[[Any], None]] = None,
         reportError: Optional[Callable[[str, str], None]] = None,
+        analyseOnShow: bool = False,
+        installPlotRequirements: Optional[Callable[[], bool]] = None,
     ) -> None:
         VTKObservationMixin.__init__(self)
         self.logic = logic
@@ -73,6 +96,8 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.ui = childWidgetVariables(self.widget)
         self.showVolume = showVolume
         self.reportError = reportError
+        self.analyseOnShow = analyseOnShow
+        self.installPlotRequirements = installPlotRequirements
         self.active = True
         self._analyses: Dict[str, analyses.VolumeAnalysis] = {}
         self._rowNodeIDs: List[str] = []
@@ -107,8 +132,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         ui.sliceTable.horizontalHeader().setStretchLastSection(True)
         ui.sliceTable.verticalHeader().setDefaultSectionSize(ui.sliceTable.fontMetrics().height() + 4)
 
-        fixedFont = qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont)
-        ui.geometryText.setFont(fixedFont)
+        ui.geometryText.setFont(_fixedPitchFont())
         ui.geometryText.setReadOnly(True)
         ui.geometryText.setLineWrapMode(qt.QPlainTextEdit.WidgetWidth)
         for name in COPY_FORMATS:
@@ -119,6 +143,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             ui.interpolationComboBox.addItem(name)
         ui.resampleButton.clicked.connect(self.onResample)
         self.conventionsView = ConventionsView(ui.detailTabs, self.copyToClipboard)
+        ui.slicePlotLabel.linkActivated.connect(self._onPlotLinkActivated)
         self.setStatus("")
 
     def _observeScene(self) -> None:
@@ -136,11 +161,11 @@ class AffineInspectorPanel(VTKObservationMixin):
         """Remove every observer (the module's cleanup, the window's close)."""
         self.removeObservers()
 
-    def setActive(self, active: bool) -> None:
-        """Inside Slicer: refresh only while the module is shown (enter/exit)."""
+    def setActive(self, active: bool, *, select: Optional[str] = None) -> None:
+        """Inside Slicer: refresh only while the module is shown (enter/exit); ``select`` a volume on showing."""
         self.active = active
         if active:
-            self.refresh()
+            self.refresh(analyseSelected=self.analyseOnShow, select=select)
 
     # ------------------------------------------------------------------ scene observation
 
@@ -179,8 +204,13 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     # ------------------------------------------------------------------ refresh
 
-    def refresh(self) -> None:
-        """Rebuild the volume table and the selected volume's details from the scene (analyses cached)."""
+    def refresh(self, *, analyseSelected: bool = False, select: Optional[str] = None) -> None:
+        """Rebuild the volume table and the selected volume's details from the scene (analyses cached).
+
+        ``analyseSelected`` reads the selected DICOM volume's files if they have not been read (with
+        ``analyseOnShow``, also done when no volume was selected and one is picked here). ``select``: the volume
+        to select (if it is in the scene) instead of the current selection.
+        """
         nodes = [node for node in volumeNodes(self.logic.scene) if node.GetImageData() is not None]
         infos = [self._volumeInfo(node) for node in nodes]
         self._infos = {info.nodeID: info for info in infos}
@@ -191,15 +221,24 @@ class AffineInspectorPanel(VTKObservationMixin):
             if nodeID in self._infos and analysis.key == analyses.analysisKey(self._node(nodeID), self._infos[nodeID])
         }
         self._observeNodes(nodes)
-        selected = self.selectedNodeID()
+        selected = select if select is not None and select in self._infos else self.selectedNodeID()
         reference = self.referenceNodeID()
         self._fillVolumeTable(infos)
         self._fillReferenceComboBox(infos, reference)
         self.alignTab.refresh()
         if selected not in self._infos:
-            selected = infos[0].nodeID if infos else None
+            analyseSelected = analyseSelected or (self.analyseOnShow and self.active and selected is None)
+            selected = self._defaultSelection(infos)
         self._selectRow(selected)
-        self._showDetails(selected, analyse=False)
+        self._showDetails(selected, analyse=analyseSelected)
+
+    def _defaultSelection(self, infos: Sequence[VolumeInfo]) -> Optional[str]:
+        """The application's active volume if it is in the table (Slicer's DICOM loading makes the volume it
+        loaded active), else the first volume."""
+        active = self.logic.activeVolumeID()
+        if active in self._infos:
+            return str(active)
+        return infos[0].nodeID if infos else None
 
     def _volumeInfo(self, node: Any) -> VolumeInfo:
         """The node's VolumeInfo, re-made only when the node, its image data or its parent transform changed."""
@@ -229,7 +268,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             self._rowNodeIDs.append(info.nodeID)
         # Once, after filling: a ResizeToContents header re-measures every row on each setItem (quadratic).
         # The last column is left to stretch.
-        for column in range(table.columnCount() - 1):
+        for column in range(prop(table, "columnCount") - 1):
             table.resizeColumnToContents(column)
         table.blockSignals(False)
 
@@ -246,7 +285,7 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def referenceNodeID(self) -> Optional[str]:
         """Node ID of the volume chosen as resampling reference."""
-        index = self.ui.referenceComboBox.currentIndex()
+        index = prop(self.ui.referenceComboBox, "currentIndex")
         return self._rowNodeIDs[index] if 0 <= index < len(self._rowNodeIDs) else None
 
     def _selectRow(self, nodeID: Optional[str]) -> None:
@@ -272,7 +311,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         if nodeID not in self._rowNodeIDs:
             self.refresh()
         if nodeID not in self._rowNodeIDs:
-            raise GeometryError(f"no volume with node ID {nodeID} in the scene")
+            raise GeometryError(_("no volume with node ID {nodeID} in the scene").format(nodeID=nodeID))
         self._selectRow(nodeID)
         self._showDetails(nodeID, analyse=analyse)
 
@@ -289,7 +328,7 @@ class AffineInspectorPanel(VTKObservationMixin):
     def _showDetails(self, nodeID: Optional[str], *, analyse: bool) -> None:
         info = self._infos.get(nodeID) if nodeID is not None else None
         if nodeID is None or info is None:
-            self.ui.geometryText.setPlainText("No volume in the scene: load a DICOM series or a volume file.")
+            self.ui.geometryText.setPlainText(_("No volume in the scene: load a DICOM series or a volume file."))
             self.conventionsView.showVolume(None, None, None)
             self.sliceModel.setTable(paneldata.EMPTY_SLICE_TABLE)
             self.ui.findingsList.clear()
@@ -326,9 +365,11 @@ class AffineInspectorPanel(VTKObservationMixin):
         lines = paneldata.findingLines(check)
         if not lines:
             if not fromDICOM:
-                findingsList.addItem("Not loaded from DICOM: there are no DICOM files to check.")
+                findingsList.addItem(_("Not loaded from DICOM: there are no DICOM files to check."))
             else:
-                findingsList.addItem("No findings." if check is not None else "Not checked against DICOM files yet.")
+                findingsList.addItem(
+                    _("No findings.") if check is not None else _("Not checked against DICOM files yet.")
+                )
         for severity, text in lines:
             item = qt.QListWidgetItem(text)
             item.setToolTip(text)
@@ -341,11 +382,50 @@ class AffineInspectorPanel(VTKObservationMixin):
             label.clear()
             return
         if analysis.plotError:
-            label.setText(analysis.plotError)
+            if self.installPlotRequirements is not None and analysis.plotNeedsMatplotlib:
+                label.setText(
+                    _("The step and tilt plot needs the Python package matplotlib.")
+                    + ' <a href="install">'
+                    + _("Install matplotlib...")
+                    + "</a>"
+                )
+            else:
+                label.setText(analysis.plotError)
             return
         pixmap = qt.QPixmap()
         pixmap.loadFromData(qt.QByteArray(analysis.plotPNG), "PNG")
         label.setPixmap(pixmap)
+
+    def _onPlotLinkActivated(self, link: str = "install") -> None:
+        with self.errorsShown(_("Installing matplotlib failed")):
+            self.installPlotForSelected()
+
+    def installPlotForSelected(self) -> bool:
+        """Ask the host to install the plot's requirements; on success draw the selected volume's plot."""
+        if self.installPlotRequirements is None or not self.installPlotRequirements():
+            self.setStatus(_("matplotlib was not installed: the step and tilt plot stays off."))
+            return False
+        nodeID = self.selectedNodeID()
+        analysis = self._analyses.get(nodeID) if nodeID is not None else None
+        if analysis is not None and analysis.check is not None:
+            analyses.renderPlot(analysis, analysis.check.dicom)
+            self._showPlot(analysis)
+        self.setStatus(_("matplotlib is installed: the step and tilt plot is shown."))
+        return True
+
+    def setReferenceNodeID(self, nodeID: Optional[str]) -> None:
+        """Choose the resampling reference (a volume in the table; None leaves the choice as it is)."""
+        if nodeID in self._rowNodeIDs:
+            self.ui.referenceComboBox.setCurrentIndex(self._rowNodeIDs.index(nodeID))
+
+    def interpolation(self) -> str:
+        """The interpolation chosen for resampling."""
+        return str(prop(self.ui.interpolationComboBox, "currentText"))
+
+    def setInterpolation(self, name: str) -> None:
+        if name not in INTERPOLATIONS:
+            raise GeometryError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, not {name!r}")
+        self.ui.interpolationComboBox.setCurrentIndex(INTERPOLATIONS.index(name))
 
     def _updateVolumeRow(self, info: VolumeInfo, analysis: analyses.VolumeAnalysis) -> None:
         if info.nodeID not in self._rowNodeIDs:
@@ -386,12 +466,16 @@ class AffineInspectorPanel(VTKObservationMixin):
             return cached
         dialog = None
         if progressCallback is None:
-            dialog, progressCallback = self.progressDialog(f"Reading the DICOM files of {info.name}")
+            dialog, progressCallback = self.progressDialog(
+                _("Reading the DICOM files of {name}").format(name=info.name)
+            )
         self._busy = True
         try:
             analysis = analyses.analyse(self.logic, node, key, progressCallback)
         except Cancelled:
-            self.setStatus(f"Reading the DICOM files of {info.name} was cancelled; select it again to retry.")
+            self.setStatus(
+                _("Reading the DICOM files of {name} was cancelled; select it again to retry.").format(name=info.name)
+            )
             return None
         except (GeometryError, OSError, ValueError) as error:
             analysis = analyses.VolumeAnalysis(key=key, error=str(error))
@@ -402,9 +486,11 @@ class AffineInspectorPanel(VTKObservationMixin):
                 dialog.close()
         if analysis.check is not None:
             self.setStatus(
-                f"{info.name}: checked against {len(analysis.check.dicom.slices)} DICOM slices."
+                _("{name}: checked against {count} DICOM slices.").format(
+                    name=info.name, count=len(analysis.check.dicom.slices)
+                )
                 if analysis.check.dicom is not None
-                else f"{info.name}: no DICOM slice could be read."
+                else _("{name}: no DICOM slice could be read.").format(name=info.name)
             )
         self._analyses[node.GetID()] = analysis
         return analysis
@@ -420,7 +506,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         ]
         dialog = None
         if progressCallback is None and pending:
-            dialog, progressCallback = self.progressDialog("Checking DICOM volumes")
+            dialog, progressCallback = self.progressDialog(_("Checking DICOM volumes"))
         done = 0
         try:
             for number, node in enumerate(pending):
@@ -437,8 +523,8 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def progressDialog(self, title: str) -> Tuple[Any, ProgressCallback]:
         """A modal QProgressDialog with Cancel, and a progress callback that drives it."""
-        dialog = qt.QProgressDialog(title, "Cancel", 0, 100, self.widget)
-        dialog.setWindowTitle("Affine Inspector")
+        dialog = qt.QProgressDialog(title, _("Cancel"), 0, 100, self.widget)
+        dialog.setWindowTitle(_("Affine Inspector"))
         dialog.setWindowModality(qt.Qt.WindowModal)
         dialog.setMinimumDuration(500)
         dialog.setValue(0)
@@ -447,7 +533,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             dialog.setLabelText(label)
             dialog.setValue(int(round(100 * min(max(fraction, 0.0), 1.0))))
             qt.QApplication.processEvents()
-            return dialog.wasCanceled()
+            return bool(prop(dialog, "wasCanceled"))
 
         return dialog, callback
 
@@ -455,64 +541,67 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     @contextlib.contextmanager
     def errorsShown(self, message: str) -> Iterator[None]:
-        """Run a user action: an error goes to the status line and to the error display (Slicer's inside Slicer)."""
-        with tryWithErrorDisplay(message, report=self._report):
+        """Run a user action: an error goes to the status line and to the error display, then is re-raised.
+
+        The display is Slicer's (``slicer.util.tryWithErrorDisplay``) inside Slicer, else ``reportError`` or a
+        message box. Re-raised as Slicer's does: from a button's slot Qt prints it; a caller that goes on with
+        other work after a failure (the window opening several paths) catches it itself.
+        """
+        with tryWithErrorDisplay(message, report=self.reportError):
             try:
                 yield
             except Exception as error:
                 self.setStatus(f"{message}: {error}", error=True)
                 raise
 
-    def _report(self, message: str, details: str) -> None:
-        if self.reportError is not None:
-            self.reportError(message, details)
-        else:
-            showErrorDialog(message, details)
-
     def onCheckAll(self) -> None:
-        with self.errorsShown("Checking the DICOM volumes failed"):
+        with self.errorsShown(_("Checking the DICOM volumes failed")):
             done = self.checkAll()
-            self.setStatus(f"Checked {done} DICOM volume(s) against their files.")
+            self.setStatus(_("Checked {count} DICOM volume(s) against their files.").format(count=done))
 
     def copyText(self, formatName: Optional[str] = None) -> str:
         """The selected volume's IJKToRAS in one of the copy formats (default: the chosen one)."""
         nodeID = self.selectedNodeID()
         info = self._infos.get(nodeID) if nodeID is not None else None
         if info is None:
-            raise GeometryError("select a volume first")
-        return formatGeometry(formatName or self.ui.copyFormatComboBox.currentText(), info.IJKToRAS)
+            raise GeometryError(_("select a volume first"))
+        return formatGeometry(formatName or prop(self.ui.copyFormatComboBox, "currentText"), info.IJKToRAS)
 
     def onCopy(self) -> None:
-        with self.errorsShown("Copying the geometry failed"):
+        with self.errorsShown(_("Copying the geometry failed")):
             text = self.copyText()
             qt.QApplication.clipboard().setText(text)
-            self.setStatus(f"Copied as {self.ui.copyFormatComboBox.currentText()}.")
+            self.setStatus(_("Copied as {format}.").format(format=prop(self.ui.copyFormatComboBox, "currentText")))
 
     def copyToClipboard(self, makeText: Callable[[], str]) -> None:
         """Put ``makeText()`` on the clipboard; a failure is shown like every other action's."""
-        with self.errorsShown("Copying failed"):
+        with self.errorsShown(_("Copying failed")):
             qt.QApplication.clipboard().setText(makeText())
-            self.setStatus("Copied.")
+            self.setStatus(_("Copied."))
 
     def resampleSelected(self) -> Any:
         """Resample the selected volume onto the chosen reference; the new node is selected. Returns it."""
         inputNode = self._node(self.selectedNodeID())
         referenceNode = self._node(self.referenceNodeID())
         if inputNode is None or referenceNode is None:
-            raise GeometryError("select the volume to resample in the table and a reference volume")
+            raise GeometryError(_("select the volume to resample in the table and a reference volume"))
         if inputNode.GetID() == referenceNode.GetID():
-            raise GeometryError(f"{inputNode.GetName()} is its own reference: choose another reference volume")
-        interpolation = self.ui.interpolationComboBox.currentText()
+            raise GeometryError(
+                _("{name} is its own reference: choose another reference volume").format(name=inputNode.GetName())
+            )
+        interpolation = self.interpolation()
         output = self.logic.resample(inputNode, referenceNode, interpolation=interpolation)
         self.refresh()
         self.selectVolume(output.GetID(), analyse=False)
         self.setStatus(
-            f"Created {output.GetName()} ({interpolation} interpolation) on the grid of {referenceNode.GetName()}."
+            _("Created {output} ({interpolation} interpolation) on the grid of {reference}.").format(
+                output=output.GetName(), interpolation=interpolation, reference=referenceNode.GetName()
+            )
         )
         return output
 
     def onResample(self) -> None:
-        with self.errorsShown("Resampling failed"):
+        with self.errorsShown(_("Resampling failed")):
             self.resampleSelected()
 
     def setStatus(self, text: str, *, error: bool = False) -> None:

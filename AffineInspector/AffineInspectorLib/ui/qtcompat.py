@@ -2,18 +2,26 @@
 
 ``qt`` gives every Qt class by its C++ name (``qt.QTableWidget``,
 ``qt.Qt.AlignLeft``), as PythonQt does. The panel uses only what both
-bindings have the same way: method calls (``setText()``), signals connected
+bindings do the same way: method calls (``setText()``), signals connected
 with ``signal.connect(slot)``, enums through their class
-(``qt.QHeaderView.Stretch``), no Qt property assignment.
+(``qt.QHeaderView.Stretch``), no Qt property assignment, and Qt properties
+read with :func:`prop` (one rule, checked by ``Testing/test_qt_property_reads.py``).
 
-The three things that differ are functions here: :func:`loadUI`,
-:func:`childWidgetVariables` and :func:`tryWithErrorDisplay`.
+Why :func:`prop`: PythonQt exposes every Qt property as an attribute that
+shadows the getter of the same name (``combo.currentText`` is a string there,
+and ``combo.currentText()`` raises ``TypeError``), while PySide6 needs the
+call. ``obj.property("currentText")`` is the same in both.
+
+What else differs is a function here: :func:`loadUI`, :func:`childWidgetVariables`,
+:func:`tryWithErrorDisplay` and :func:`tr`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import sys
 import types
 from typing import Any, Callable, Iterator, Optional
 
@@ -50,8 +58,54 @@ qt: Any = _pythonQt if PYTHONQT else _PySide6Namespace()
 """Every Qt class by its C++ name; typed ``Any``: PythonQt has no stubs, and the two bindings differ."""
 
 
+def prop(qobject: Any, name: str) -> Any:
+    """The value of the Qt property ``name`` of ``qobject`` (e.g. ``prop(combo, "currentText")``), in both bindings.
+
+    Raises AttributeError when the object's class has no such property: ``QObject.property`` would return
+    an empty value for a misspelt name, and a wrong value shown is worse than an error.
+    """
+    if qobject.metaObject().indexOfProperty(name) < 0:
+        raise AttributeError(f"{type(qobject).__name__} has no Qt property {name!r}")
+    return qobject.property(name)
+
+
+def slicerApplication() -> Any:
+    """``slicer.app`` inside Slicer (or a test environment that provides it); None elsewhere.
+
+    The binding alone does not say it: the PythonQt test host runs the panel without a Slicer application.
+    """
+    try:
+        import slicer
+    except ImportError:
+        return None
+    return getattr(slicer, "app", None)
+
+
+def tr(text: str) -> str:
+    """Translate a user-visible string, as ``slicer.i18n.tr`` does inside Slicer; the text itself elsewhere.
+
+    Used as ``_`` (``from .qtcompat import tr as _``). Inside Slicer the
+    translation context is the calling file's, as ``slicer.i18n.tr`` computes
+    it (``ui.panel`` for ``ui/panel.py``), so that strings extracted from that
+    file by Qt's lupdate find their translations; a translation whose
+    ``{placeholders}`` differ from the text's is ignored, as Slicer does.
+    """
+    if slicerApplication() is None:
+        return text
+    from slicer import i18n
+
+    caller = sys._getframe(1)
+    translated = str(i18n.translate(i18n.getContext(caller.f_code.co_filename), text))
+    if set(_PLACEHOLDER.findall(text)) != set(_PLACEHOLDER.findall(translated)):
+        return text
+    return translated
+
+
+_PLACEHOLDER = re.compile(r"(?<!\{)\{([^\{\}]+)\}(?!\})")  # slicer.i18n.tr's findBracedStrings
+
+
 def loadUI(path: str) -> Any:
-    """Load a Qt Designer ``.ui`` file into a widget (``slicer.util.loadUI`` inside Slicer)."""
+    """Load a Qt Designer ``.ui`` file into a widget (``slicer.util.loadUI`` under PythonQt)."""
     if PYTHONQT:
         import slicer
 
@@ -70,14 +124,14 @@ def loadUI(path: str) -> Any:
 
 
 def childWidgetVariables(widget: Any) -> Any:
-    """An object with one attribute per named child widget (``slicer.util.childWidgetVariables``)."""
+    """An object with one attribute per named child widget (``slicer.util.childWidgetVariables`` under PythonQt)."""
     if PYTHONQT:
         import slicer
 
         return slicer.util.childWidgetVariables(widget)
     children = types.SimpleNamespace()
     for child in widget.findChildren(qt.QObject):
-        name = child.objectName()
+        name = prop(child, "objectName")
         if name and not name.startswith("qt_"):
             setattr(children, name, child)
     return children
@@ -92,13 +146,16 @@ def showErrorDialog(message: str, details: str) -> None:
 
 @contextlib.contextmanager
 def tryWithErrorDisplay(message: str, *, report: Optional[Callable[[str, str], None]] = None) -> Iterator[None]:
-    """Run a block; if it raises, show ``message`` with the error and carry on (nothing silent).
+    """Run a block; if it raises, show ``message`` with the error, then re-raise it (nothing silent).
 
-    Inside Slicer this is ``slicer.util.tryWithErrorDisplay(message, waitCursor=True)``.
-    Outside, the error is logged with its traceback and passed to ``report(message, error text)``,
-    by default a modal message box.
+    As ``slicer.util.tryWithErrorDisplay(message, waitCursor=True)``, which is
+    what runs inside Slicer when no ``report`` is given: wait cursor during the
+    block, the error shown, the exception re-raised (a Qt slot's caller, Qt,
+    prints it; a Python caller decides whether to go on). Elsewhere, or with
+    ``report``, the error is logged with its traceback and passed to
+    ``report(message, error text)``, by default a modal message box.
     """
-    if PYTHONQT:
+    if report is None and slicerApplication() is not None:
         import slicer
 
         with slicer.util.tryWithErrorDisplay(message, waitCursor=True):
@@ -107,9 +164,9 @@ def tryWithErrorDisplay(message: str, *, report: Optional[Callable[[str, str], N
     qt.QApplication.setOverrideCursor(qt.QCursor(qt.Qt.WaitCursor))
     try:
         yield
-    except Exception as error:  # noqa: BLE001  shown to the user, logged with its traceback
+    except Exception as error:
         logging.exception(message)
         qt.QApplication.restoreOverrideCursor()
         (report or showErrorDialog)(message, str(error) or type(error).__name__)
-        return
+        raise
     qt.QApplication.restoreOverrideCursor()

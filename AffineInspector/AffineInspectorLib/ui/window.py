@@ -14,6 +14,7 @@ import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..geometry.errors import GeometryError
+from ..geometry.progress import Cancelled
 from ..mrml.host import VOLUME_EXTENSIONS
 
 DEFAULT_SIZE = (1000, 1100)
@@ -59,15 +60,20 @@ class MainWindow:
         """
         nodes = []
         for path in paths:  # in the order given: the first path's volume is the one selected
-            with self.panel.errorsShown(f"Opening {path} failed"):
-                if not os.path.exists(path):
-                    raise FileNotFoundError(f"no such file or folder: {path}")
-                if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
-                    nodes.append(self.host.loadVolume(path))
-                else:
-                    nodes.extend(self._openDICOM([path]))
+            try:
+                with self.panel.errorsShown(f"Opening {path} failed"):
+                    nodes.extend(self._openPath(path))
+            except Exception:  # noqa: BLE001  shown and logged by errorsShown; the other paths still open
+                continue
         self.panel.checkAll()  # refreshes the table when done
         return nodes
+
+    def _openPath(self, path: str) -> List[Any]:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
+            return [self.host.loadVolume(path)]
+        return self._openDICOM([path])
 
     def _openDICOM(self, paths: Sequence[str]) -> List[Any]:
 
@@ -75,6 +81,9 @@ class MainWindow:
         earlierErrors = dict(self.host.loadErrors)
         try:
             nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
+        except Cancelled:
+            self.panel.setStatus(f"Opening {', '.join(paths)} was cancelled; nothing loaded from it.")
+            return []
         finally:
             dialog.close()
         problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items() if uid not in earlierErrors]
