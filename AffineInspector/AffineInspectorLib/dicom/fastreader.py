@@ -6,7 +6,7 @@ This module handles the common case (128-byte preamble, ``DICM``, explicit
 or implicit VR little endian, single frame, clean values) with one ``open``,
 one bounded read, a walk over the element headers (values are skipped by
 length) to the PixelData element (whose end must lie within the file), and a
-direct decoding of the 24 values it needs, following pydicom's rules for each
+direct decoding of the 25 values it needs, following pydicom's rules for each
 VR (see ``_DECODERS_BY_TAG``). About 60 us per file instead of 1 ms.
 
 It returns ``None`` whenever the file is not that common case, and the
@@ -364,6 +364,7 @@ _DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable[[bytes], object], str]] = {
     0x00080018: (b"UI", _text, "sopInstanceUID"),
     0x00080032: (b"TM", _text, "acquisitionTime"),
     0x00080060: (b"CS", _text, "modality"),
+    0x00080070: (b"LO", _charsetText, "manufacturer"),
     0x0008103E: (b"LO", _charsetText, "seriesDescription"),
     0x00180050: (b"DS", _ds, "sliceThickness"),
     0x00180081: (b"DS", _ds, "echoTime"),

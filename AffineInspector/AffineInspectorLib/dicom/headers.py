@@ -192,6 +192,7 @@ def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
         seriesDescription=str(dataset.get("SeriesDescription", "") or ""),
         seriesNumber=optionalInt(dataset.get("SeriesNumber")),
         modality=str(dataset.get("Modality", "") or ""),
+        manufacturer=str(dataset.get("Manufacturer", "") or ""),
         instanceNumber=optionalInt(dataset.get("InstanceNumber")),
         rows=optionalInt(dataset.get("Rows")),
         columns=optionalInt(dataset.get("Columns")),

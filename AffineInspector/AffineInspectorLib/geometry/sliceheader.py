@@ -27,6 +27,7 @@ class SliceHeader:
     seriesDescription: str = ""
     seriesNumber: Optional[int] = None
     modality: str = ""
+    manufacturer: str = ""
     instanceNumber: Optional[int] = None
     position: Optional[Tuple[float, float, float]] = None
     orientation: Optional[Tuple[float, ...]] = None
