@@ -46,6 +46,16 @@ def records(out):
     return sorted((json.loads(line) for line in lines), key=lambda record: record["seriesInstanceUID"])
 
 
+def test_series_file_does_not_depend_on_workers_or_task_size(archive, localRun, tmp_path):
+    """With 2-file tasks, folders of more than 8 files are cut: their series are read again whole."""
+    out = str(tmp_path / "one")
+    assert main(["audit", archive.root, "--out", out, "--workers", "1", "--chunk-files", "2"]) == 0
+    assert (
+        open(os.path.join(out, auditstore.SERIES_FILE)).read()
+        == open(os.path.join(localRun, auditstore.SERIES_FILE)).read()
+    )
+
+
 def test_every_series_found_once_with_the_kinds_its_defect_produces(archive, localRun):
     found = records(localRun)
     uids = [record["seriesInstanceUID"] for record in found]
@@ -90,9 +100,13 @@ def test_findings_csv_has_a_row_per_finding_and_per_junk_file(archive, localRun)
 
 
 def test_every_output_line_is_strict_json(localRun):
+    def refuse(constant):
+        pytest.fail(f"{constant} is not JSON")
+
     for name in (auditstore.SERIES_FILE, auditstore.MANIFEST_FILE):
         for line in open(os.path.join(localRun, name)):
-            json.loads(line, parse_constant=lambda constant: pytest.fail(f"{name}: {constant} is not JSON"))
+            assert line.endswith("\n"), name
+            json.loads(line, parse_constant=refuse)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -141,6 +155,9 @@ def test_dask_cluster_gives_the_same_records_as_local_processes(archive, localRu
     assert main(["audit", archive.root, "--out", out, "--scheduler", daskCluster, "--chunk-files", CHUNK]) == 0
     assert records(out) == records(localRun)
     assert len(records(out)) == len(archive.series)
+    # Not only the same records: the same bytes, in the same order (series are written in walk order).
+    seriesLines = open(os.path.join(out, auditstore.SERIES_FILE)).read()
+    assert seriesLines == open(os.path.join(localRun, auditstore.SERIES_FILE)).read()
     csvLines = open(os.path.join(out, auditstore.FINDINGS_FILE)).read()
     assert csvLines == open(os.path.join(localRun, auditstore.FINDINGS_FILE)).read()
 
@@ -175,7 +192,7 @@ def _auditKilledAfter(root, out, calls, labelStart):
     "calls, labelStart",
     [
         (4, "Reading headers"),  # killed while reading: no series is final yet, four tasks are journaled
-        (1, "Series split"),  # killed after the last series was written, before the CSV and the report
+        (1, "Series split"),  # killed once every file was read, while writing the series (walk order)
     ],
 )
 def test_killed_run_leaves_valid_lines_and_resume_finishes_it(archive, localRun, tmp_path, calls, labelStart):
@@ -192,13 +209,15 @@ def test_killed_run_leaves_valid_lines_and_resume_finishes_it(archive, localRun,
     if labelStart == "Reading headers":
         assert len(reads) == calls and partial == []
     else:
-        assert len(partial) == len(archive.series)
+        assert len(partial) < len(archive.series)
         assert not os.path.exists(os.path.join(out, auditstore.REPORT_FILE))
     assert main(["audit", archive.root, "--out", out, "--resume", "--workers", "2"]) == 0
     assert records(out) == records(localRun)
     assert os.path.exists(os.path.join(out, auditstore.REPORT_FILE))
     resumedReads = [json.loads(line) for line in open(os.path.join(out, auditstore.MANIFEST_FILE)) if '"read"' in line]
     assert len(resumedReads) == len({line["read"] for line in resumedReads})  # no task done twice
+    if labelStart == "Series split":
+        assert len(resumedReads) == len(reads)  # every file had been read: nothing read again but the split series
 
 
 def test_resume_cuts_records_written_after_the_last_journaled_series(archive, localRun, tmp_path):
@@ -273,7 +292,7 @@ def test_output_folder_inside_a_root_is_not_audited(archive, tmp_path):
     [
         (["a/1", "a/2", "b/1", "c/1", "c/2", "c/3"], 3, [(0, 3), (3, 3)]),  # whole folders packed
         (["a/1", "a/2", "a/3", "a/4", "a/5"], 2, [(0, 5)]),  # up to 4 x chunk: one folder, one task
-        (["a/%d" % n for n in range(9)] + ["b/1"], 2, [(0, 2), (2, 2), (4, 2), (6, 2), (8, 1), (9, 1)]),  # cut
+        ([f"a/{n}" for n in range(9)] + ["b/1"], 2, [(0, 2), (2, 2), (4, 2), (6, 2), (8, 1), (9, 1)]),  # cut
         ([], 5, []),
     ],
 )

@@ -25,11 +25,13 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import hashlib
+import json
+import math
 import multiprocessing
 import os
 import signal
 import time
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -306,6 +308,10 @@ class AuditSummary:
     seconds: float
 
 
+class _Stopped(Exception):
+    """The progress callback asked to stop."""
+
+
 class _SeriesIndex:
     """Per SeriesInstanceUID: the reading tasks that saw it and its file numbers (no headers, no records)."""
 
@@ -488,22 +494,42 @@ class _Run:
     # ---- phase 2: final series
 
     def _finishSeries(self, manifest: JsonLinesWriter, series: JsonLinesWriter) -> None:
-        split = [uid for uid, tasks in self.index.tasks.items() if len(tasks) > 1 and uid not in self.uidsDone]
+        """Write every final series in walk order (by its first file), so that ``series.jsonl`` is the same file
+        whatever the executor, the number of workers and the size of the tasks: a UID seen by one reading task
+        comes from the journal; one seen by several is read again by series tasks (submitted first, in walk
+        order) and written as soon as the series before it are."""
+        first = {uid: min(files) for uid, files in self.index.files.items()}
+        split = sorted(
+            (uid for uid, tasks in self.index.tasks.items() if len(tasks) > 1 and uid not in self.uidsDone),
+            key=first.__getitem__,
+        )
         futures = {self.executor.submit(analyseSeriesChunk, task): task for task in self._seriesTasks(split)}
+        completed = concurrent.futures.as_completed(futures)
+        reread: Dict[str, List[SeriesRecord]] = {}
+        finishedTasks = 0
+
+        def writeSplitBefore(limit: float) -> None:
+            nonlocal finishedTasks
+            while split and first[split[0]] < limit:
+                uid = split.pop(0)
+                while uid not in reread:
+                    result = next(completed).result()
+                    if result.unreadable:  # read before, unreadable now: the archive changed during the run
+                        manifest.append({"reread": True, "unreadable": result.unreadable})
+                    reread.update(result.records)
+                    finishedTasks += 1
+                    label = f"Series split across folders or tasks: {finishedTasks:,} of {len(futures):,} tasks"
+                    if self._progress(label, 0.9 + 0.1 * finishedTasks / max(1, len(futures))):
+                        raise _Stopped
+                self._writeFinal(uid, reread.pop(uid), manifest, series)
+
         try:
-            self._writeWholeSeries(manifest, series)
-            finished = 0
-            for future in concurrent.futures.as_completed(futures):
-                result = future.result()
-                if result.unreadable:  # read before, unreadable now: the archive changed during the run
-                    manifest.append({"reread": True, "unreadable": result.unreadable})
-                for uid, records in result.records.items():
-                    self._writeFinal(uid, records, manifest, series)
-                finished += 1
-                label = f"Series split across folders or tasks: {finished:,} of {len(futures):,} tasks"
-                if self._progress(label, 0.9 + 0.1 * finished / max(1, len(futures))):
-                    self.cancelled = True
-                    break
+            for uid, records in self._wholeSeries():
+                writeSplitBefore(first[uid])
+                self._writeFinal(uid, records, manifest, series)
+            writeSplitBefore(math.inf)
+        except _Stopped:
+            self.cancelled = True
         finally:
             _cancel(futures)
         if not self.cancelled:
@@ -525,17 +551,26 @@ class _Run:
             tasks.append(SeriesTask(batch, self.limits))
         return tasks
 
-    def _writeWholeSeries(self, manifest: JsonLinesWriter, series: JsonLinesWriter) -> None:
-        """Write the records of every UID seen by one reading task only, streamed from the journal."""
-        for line in auditstore.readJsonLines(self.manifestPath):
-            for seen in line.get("series", ()):
-                uid = seen["uid"]
-                if len(self.index.tasks[uid]) == 1 and uid not in self.uidsDone:
-                    self._writeFinal(uid, seen["records"], manifest, series)
+    def _wholeSeries(self) -> Iterator[Tuple[str, List[dict]]]:
+        """``(uid, records)`` of every UID seen by one reading task only (and not yet written), from the journal,
+        in walk order: task by task in task order (the journal holds them in the order the tasks ended), and in a
+        task in the order of their first file."""
+        offsets: Dict[int, int] = {}
+        with open(self.manifestPath, "rb") as stream:
+            offset = 0
+            for line in stream:
+                entry = json.loads(line) if line.endswith(b"\n") else {}
+                if "read" in entry:
+                    offsets[int(entry["read"])] = offset
+                offset += len(line)
+            for task in sorted(offsets):
+                stream.seek(offsets[task])
+                for seen in json.loads(stream.readline())["series"]:
+                    uid = seen["uid"]
+                    if len(self.index.tasks[uid]) == 1 and uid not in self.uidsDone:
+                        yield uid, seen["records"]
 
-    def _writeFinal(
-        self, uid: str, records: Sequence[object], manifest: JsonLinesWriter, series: JsonLinesWriter
-    ) -> None:
+    def _writeFinal(self, uid: str, records: Sequence[Any], manifest: JsonLinesWriter, series: JsonLinesWriter) -> None:
         seriesBytes = series.append(*records)
         manifest.append({"done": uid, "seriesBytes": seriesBytes})
         self.uidsDone.add(uid)
