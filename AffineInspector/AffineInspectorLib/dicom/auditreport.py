@@ -15,7 +15,7 @@ import datetime
 import html
 import json
 import os
-from typing import IO, TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..geometry.findings import SEVERITIES, sliceRanges
 from . import auditstore
@@ -45,21 +45,50 @@ UNREADABLE_SHOWN = 200
 
 
 def writeOutputs(out: str, summary: "AuditSummary") -> None:
-    """Write ``findings.csv`` and ``report.html`` into ``out`` (each atomically) from what the folder holds."""
-    records = sorted(auditstore.readJsonLines(os.path.join(out, auditstore.SERIES_FILE)), key=worstFirst)
-    manifest = list(_manifestLines(out))
+    """Write ``findings.csv`` and ``report.html`` into ``out`` (each atomically) from what the folder holds.
+
+    Memory: the page's summary of each series (findings grouped by kind, the plot's numbers), not the records;
+    the CSV re-reads each record from ``series.jsonl`` in report order.
+    """
+    manifest = _manifestLines(out)
+    roots = manifest[0].get("roots", []) if manifest else []
+    seriesPath = os.path.join(out, auditstore.SERIES_FILE)
+    entries = sorted(_seriesEntries(seriesPath, roots), key=lambda entry: entry[0])
     unreadable = _unreadableFiles(manifest)
     walkFindings = [finding for line in manifest if "walk" in line for finding in line["walk"].get("findings", ())]
-    roots = manifest[0].get("roots", []) if manifest else []
-    auditstore.writeAtomically(
-        os.path.join(out, auditstore.FINDINGS_FILE),
-        lambda stream: writeFindingsCSV(stream, records, unreadable + walkFindings),
-        newline="",
-    )
+
+    def writeCSV(stream: IO[str]) -> None:
+        with open(seriesPath, "rb") as records:
+            writeFindingsCSV(
+                stream, _recordsAt(records, [offset for _, offset, _ in entries]), unreadable + walkFindings
+            )
+
+    auditstore.writeAtomically(os.path.join(out, auditstore.FINDINGS_FILE), writeCSV, newline="")
+    pages = [page for _, _, page in entries]
     auditstore.writeAtomically(
         os.path.join(out, auditstore.REPORT_FILE),
-        lambda stream: stream.write(reportHTML(records, unreadable, walkFindings, roots, summary)),
+        lambda stream: stream.write(reportHTML(pages, unreadable, walkFindings, roots, summary)),
     )
+
+
+def _seriesEntries(path: str, roots: Sequence[str]) -> Iterator[Tuple[Tuple[Any, ...], int, Dict[str, Any]]]:
+    """``(sort key, byte offset, the page's data)`` of each record of ``series.jsonl``."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as stream:
+        offset = 0
+        for line in stream:
+            if not line.endswith(b"\n"):
+                return
+            record = json.loads(line)
+            yield worstFirst(record), offset, _seriesData(record, roots)
+            offset += len(line)
+
+
+def _recordsAt(stream: IO[bytes], offsets: Sequence[int]) -> Iterator[dict]:
+    for offset in offsets:
+        stream.seek(offset)
+        yield json.loads(stream.readline())
 
 
 def _manifestLines(out: str) -> List[dict]:
@@ -105,7 +134,7 @@ def severityCounts(record: dict) -> Dict[str, int]:
 # --------------------------------------------------------------------------- CSV
 
 
-def writeFindingsCSV(stream: IO[str], records: Sequence[dict], unreadable: Sequence[dict]) -> None:
+def writeFindingsCSV(stream: IO[str], records: Iterable[dict], unreadable: Sequence[dict]) -> None:
     """One row per finding with its file (a series-level finding: the series' folders), worst series first;
     then one row per file that gave no slice."""
     writer = csv.writer(stream, lineterminator="\n")
@@ -148,18 +177,17 @@ def _blank(value: Any) -> Any:
 
 
 def reportHTML(
-    records: Sequence[dict],
+    pages: Sequence[Dict[str, Any]],
     unreadable: Sequence[dict],
     walkFindings: Sequence[dict],
     roots: Sequence[str],
     summary: "AuditSummary",
 ) -> str:
-    """The whole report page (records worst first)."""
+    """The whole report page (``pages``: each series' :func:`_seriesData`, worst first)."""
     files = summary.files
     byStatus = {status: 0 for status in STATUS_RANK}
-    for record in records:
-        byStatus[record["status"]] = byStatus.get(record["status"], 0) + 1
-    data = [_seriesData(record, roots) for record in records]
+    for page in pages:
+        byStatus[page["status"]] = byStatus.get(page["status"], 0) + 1
     generated = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     parts = [
         _HEAD,
@@ -167,20 +195,20 @@ def reportHTML(
         f"<p class=sub>{_e(', '.join(roots))} &middot; generated {_e(generated)} by affine-inspector audit"
         f"{' &middot; <b>interrupted: run again with --resume to finish</b>' if summary.cancelled else ''}</p>",
         "</header><section class=cards>",
-        _card("series", f'<b id="series-count">{len(records):,}</b>', "series"),
+        _card("series", f'<b id="series-count">{len(pages):,}</b>', "series"),
         _card("files", f"<b>{files:,}</b>", "files under the roots"),
         _card("bad", f"<b>{byStatus.get('findings', 0):,}</b>", "series with findings"),
         _card("ok", f"<b>{byStatus.get('ok', 0):,}</b>", "series without findings"),
         _card("bad", f"<b>{byStatus.get('unreadable', 0):,}</b>", "series without usable geometry"),
         _card("", f"<b>{len(unreadable):,}</b>", "files that gave no slice"),
         "</section>",
-        _kindTable(records),
+        _kindTable(pages),
         "<h2>Series, worst first</h2>",
         '<div class=filters><input id=filter type=search placeholder="filter: UID, description, folder, '
         'manufacturer" size=48> <select id=statusFilter><option value="">any status</option>'
         + "".join(f"<option>{status}</option>" for status in STATUS_RANK)
         + '</select> <select id=kindFilter><option value="">any finding</option>'
-        + "".join(f"<option>{_e(kind)}</option>" for kind in sorted(_kindsPresent(records)))
+        + "".join(f"<option>{_e(kind)}</option>" for kind in sorted(_kindsPresent(pages)))
         + "</select> <span id=shown></span></div>",
         "<table id=series class=list><thead><tr>"
         + "".join(f'<th data-key="{key}" title="sort">{_e(title)}</th>' for key, title in _COLUMNS)
@@ -189,7 +217,7 @@ def reportHTML(
         "<section id=detail hidden><h2 id=detailTitle></h2><div id=detailBody></div></section>",
         _unreadableSection(unreadable, walkFindings),
         '<script type="application/json" id=data>',
-        json.dumps(data, allow_nan=False, separators=(",", ":")).replace("</", "<\\/"),
+        json.dumps(list(pages), allow_nan=False, separators=(",", ":")).replace("</", "<\\/"),
         "</script>",
         _SCRIPT,
         "</body></html>\n",
@@ -275,18 +303,18 @@ def _findingGroups(findings: Sequence[dict]) -> List[Dict[str, Any]]:
     return result
 
 
-def _kindsPresent(records: Sequence[dict]) -> set:
-    return {finding["kind"] for record in records for finding in record.get("findings", ())}
+def _kindsPresent(pages: Sequence[Dict[str, Any]]) -> set:
+    return {group["kind"] for page in pages for group in page["groups"]}
 
 
-def _kindTable(records: Sequence[dict]) -> str:
+def _kindTable(pages: Sequence[Dict[str, Any]]) -> str:
     """Series with each finding kind (rows) by manufacturer (columns): plain HTML."""
     manufacturers: Dict[str, int] = {}
     cells: Dict[Tuple[str, str], int] = {}
-    for record in records:
-        manufacturer = record.get("manufacturer") or "(none)"
+    for page in pages:
+        manufacturer = page["manufacturer"] or "(none)"
         manufacturers[manufacturer] = manufacturers.get(manufacturer, 0) + 1
-        for kind in {finding["kind"] for finding in record.get("findings", ())}:
+        for kind in {group["kind"] for group in page["groups"]}:
             cells[kind, manufacturer] = cells.get((kind, manufacturer), 0) + 1
     columns = sorted(manufacturers, key=lambda name: (-manufacturers[name], name))
     kinds = sorted({kind for kind, _ in cells}, key=lambda kind: (-sum(cells.get((kind, m), 0) for m in columns), kind))
