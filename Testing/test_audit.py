@@ -22,7 +22,7 @@ import pytest
 from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom import audit, auditstore
 from AffineInspectorLib.dicom.series import inspectPaths
-from AffineInspectorLib.dicom.syntheticarchive import writeArchive
+from AffineInspectorLib.dicom.syntheticarchive import DEFECTS, writeArchive
 from AffineInspectorLib.geometry import serialize
 
 BIN = os.path.dirname(sys.executable)
@@ -311,3 +311,12 @@ def test_inspect_never_imports_dask(archive):
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert completed.stderr.strip().endswith("[]"), completed.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_synthetic_archive_defects_show_with_few_slices(tmp_path, seed):
+    """The generator's promise (each defect gives exactly its kinds) holds for any slice count it is given."""
+    archive = writeArchive(str(tmp_path), series=len(DEFECTS), slices=(1, 7), seed=seed, junk=False)
+    found = {series.seriesInstanceUID: series for series in inspectPaths([archive.root]).series}
+    for expected in archive.series:
+        assert {finding.kind.value for finding in found[expected.seriesInstanceUID].findings} == expected.kinds

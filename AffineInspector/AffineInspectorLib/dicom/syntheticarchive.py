@@ -26,6 +26,8 @@ class Defect:
     kinds: FrozenSet[str]
     spec: Callable[[SeriesSpec], SeriesSpec] = lambda spec: spec
     edit: Optional[Callable[[List[str], SeriesSpec], None]] = None
+    minimumSlices: int = 6
+    """Slices the defect needs to show as its kinds (a gap needs regular neighbours on both sides)."""
 
 
 def _shiftOnePosition(paths: List[str], spec: SeriesSpec) -> None:
@@ -55,9 +57,15 @@ def _shuffleInstanceNumbers(paths: List[str], spec: SeriesSpec) -> None:
 DEFECTS = (
     Defect("regular", frozenset()),
     Defect("tilted", frozenset({"gantryTilt"}), lambda spec: dataclasses.replace(spec, tiltDeg=12.0)),
-    Defect("missingSlice", frozenset({"missingSlice"}), lambda spec: dataclasses.replace(spec, dropped=(4,))),
+    Defect(
+        "missingSlice",
+        frozenset({"missingSlice"}),
+        lambda spec: dataclasses.replace(spec, dropped=(spec.numberOfSlices // 2,)),
+    ),
     Defect("duplicate", frozenset({"duplicatePosition"}), lambda spec: dataclasses.replace(spec, duplicated=(3,))),
-    Defect("singleSlice", frozenset({"singleSlice"}), lambda spec: dataclasses.replace(spec, numberOfSlices=1)),
+    Defect(
+        "singleSlice", frozenset({"singleSlice"}), lambda spec: dataclasses.replace(spec, numberOfSlices=1), None, 1
+    ),
     Defect("uneven", frozenset({"nonUniformSpacing"}), edit=_shiftOnePosition),
     # The turned slice is left out of the volume, so its neighbours' gap is two steps: a missing slice too.
     Defect("mixedOrientation", frozenset({"orientationMismatch", "missingSlice"}), edit=_turnOneSlice),
@@ -111,8 +119,11 @@ def writeArchive(
     """Write ``series`` series into ``root`` (one folder per patient, one per series), defects dealt in turn
     from ``defects``; the last series is written half in its own folder, half in another patient's.
 
-    ``slices`` bounds the slices per series (drawn with ``seed``), ``size`` the rows and columns.
+    ``slices`` bounds the slices per series (drawn with ``seed``; raised to what a defect needs to show, 6
+    for most), ``size`` the rows and columns.
     """
+    if not 1 <= slices[0] <= slices[1]:
+        raise ValueError(f'Argument "slices" must be (low, high) with 1 <= low <= high, got {slices}')
     random = np.random.default_rng(seed)
     expected: List[ExpectedSeries] = []
     for number in range(series):
@@ -121,7 +132,7 @@ def writeArchive(
             SeriesSpec(
                 rows=size,
                 columns=size,
-                numberOfSlices=int(random.integers(slices[0], slices[1] + 1)),
+                numberOfSlices=max(defect.minimumSlices, int(random.integers(slices[0], slices[1] + 1))),
                 spacingMm=float(random.choice([1.0, 2.5, 5.0])),
                 origin=(float(random.uniform(-50, 50)), float(random.uniform(-50, 50)), float(random.uniform(-50, 50))),
                 seriesDescription=f"synthetic {defect.name} {number}",
