@@ -172,15 +172,17 @@ def test_unreachable_scheduler_fails_loudly(archive, tmp_path, capsys):
 # --------------------------------------------------------------------------- kill and resume
 
 
-def _auditKilledAfter(root, out, calls, labelStart):
+def _auditKilledAfter(root, out, calls, labelStart, workersFile):
     """Child process: audit with one worker and SIGKILL itself at the ``calls``-th progress report whose label
-    starts with ``labelStart`` (a real kill, at a known point)."""
+    starts with ``labelStart`` (a real kill, at a known point), after writing its workers' process ids."""
     seen = {"count": 0}
 
     def progress(label, fraction):
         if label.startswith(labelStart):
             seen["count"] += 1
             if seen["count"] == calls:
+                with open(workersFile, "w") as stream:
+                    json.dump(list(executor._processes), stream)  # the pool's worker pids
                 os.kill(os.getpid(), signal.SIGKILL)
         return False
 
@@ -197,12 +199,15 @@ def _auditKilledAfter(root, out, calls, labelStart):
 )
 def test_killed_run_leaves_valid_lines_and_resume_finishes_it(archive, localRun, tmp_path, calls, labelStart):
     out = str(tmp_path / "audit")
+    workersFile = str(tmp_path / "workers.json")
     child = multiprocessing.get_context("spawn").Process(
-        target=_auditKilledAfter, args=(archive.root, out, calls, labelStart)
+        target=_auditKilledAfter, args=(archive.root, out, calls, labelStart, workersFile)
     )
     child.start()
     child.join(120)
     assert child.exitcode == -signal.SIGKILL
+    workers = json.load(open(workersFile))
+    assert workers and _ended(workers, within=15)  # orphaned workers end themselves (no process left behind)
     manifest = [json.loads(line) for line in open(os.path.join(out, auditstore.MANIFEST_FILE))]
     partial = [json.loads(line) for line in open(os.path.join(out, auditstore.SERIES_FILE))]
     reads = [line for line in manifest if "read" in line]
@@ -218,6 +223,16 @@ def test_killed_run_leaves_valid_lines_and_resume_finishes_it(archive, localRun,
     assert len(resumedReads) == len({line["read"] for line in resumedReads})  # no task done twice
     if labelStart == "Series split":
         assert len(resumedReads) == len(reads)  # every file had been read: nothing read again but the split series
+
+
+def _ended(pids, within):
+    """Whether every process in ``pids`` is gone (or a zombie) within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(audit._isRunning(pid) for pid in pids):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def test_resume_cuts_records_written_after_the_last_journaled_series(archive, localRun, tmp_path):

@@ -30,6 +30,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
@@ -288,12 +289,37 @@ def localExecutor(workers: int) -> concurrent.futures.Executor:
         context = forkserver
     else:
         context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_ignoreSigint)
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_startWorker, initargs=(os.getpid(),)
+    )
 
 
-def _ignoreSigint() -> None:
-    # Ctrl-C stops the run in the calling process, which shuts the pool down; workers stay quiet meanwhile.
+def _startWorker(callerPid: int) -> None:
+    """Set up a worker: Ctrl-C stops the run in the calling process (which shuts the pool down), not here; and
+    the worker ends itself once the calling process is gone (killed with SIGKILL, a pool cannot shut down, and
+    its workers would wait for tasks forever, keeping the fork server alive too)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exitWhenGone, args=(callerPid,), name="audit-caller-watch", daemon=True).start()
+
+
+def _exitWhenGone(pid: int) -> None:
+    while _isRunning(pid):
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _isRunning(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process not yet reaped by its parent still answers kill(pid, 0): a zombie
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            return stream.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return True
 
 
 # --------------------------------------------------------------------------- the run
