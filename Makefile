@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := build/sample
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint bench bench-panel screenshots pythonqt test-pythonqt clean
+.PHONY: demo test lint bench bench-panel bench-audit screenshots pythonqt test-pythonqt clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench,slicer,gui]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench,slicer,gui,audit]"
 	touch $@
 
 demo: $(BIN)/affine-inspector
@@ -19,9 +20,14 @@ demo: $(BIN)/affine-inspector
 
 # Every test under CPython (Qt through PySide6), then the Qt-facing tests again inside the PythonQt host (Slicer's
 # binding; built once into ~/.cache, see Testing/pythonqt/README.md). A skipped test fails either run.
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-pythonqt
+
+# The audit report test drives Debian's chromium (never a browser download): installed here when root.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is missing: run 'sudo apt-get install chromium' (the audit report test needs it)"; exit 1; fi
 
 # ruff, then mypy on AffineInspectorLib (configured in pyproject.toml: [tool.mypy]).
 lint: $(BIN)/affine-inspector
@@ -33,6 +39,9 @@ bench: $(BIN)/affine-inspector
 
 bench-panel: $(BIN)/affine-inspector
 	$(BIN)/python benchmarks/bench_panel.py
+
+bench-audit: $(BIN)/affine-inspector
+	$(BIN)/python benchmarks/bench_audit.py
 
 screenshots: $(BIN)/affine-inspector
 	$(BIN)/python Screenshots/makeScreenshots.py

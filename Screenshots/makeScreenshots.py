@@ -2,7 +2,9 @@
 
 Each PNG is written by the product's own command,
 ``affine-inspector gui --offscreen --screenshot FILE ...``, on the real
-scanner series in ../shared/data/dicom (not copied here).
+scanner series in ../shared/data/dicom (not copied here); ``audit-report.png``
+is the report of ``affine-inspector audit`` on that whole folder, opened in
+headless Chromium (Testing/browser.py).
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def main() -> int:
             sys.stderr.write(completed.stderr)
             return completed.returncode
         sys.stdout.write(completed.stdout)
-    return renderAlignShot(os.path.join(HERE, "align.png"))
+    status = renderAlignShot(os.path.join(HERE, "align.png"))
+    return status or auditReport(environment)
 
 
 def renderAlignShot(path: str) -> int:
@@ -88,6 +91,27 @@ def renderAlignShot(path: str) -> int:
     finally:
         shutil.rmtree(folder)
     sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
+def auditReport(environment: dict) -> int:
+    """Audit the whole shared folder into a temporary folder and photograph the top of its report."""
+    import tempfile
+
+    sys.path.insert(0, os.path.join(ROOT, "Testing"))
+    from browser import chromiumPage
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = os.path.join(folder, "audit")
+        command = [sys.executable, "-m", "AffineInspectorLib.cli", "audit", DICOM, "--out", out, "--workers", "2"]
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True)
+        if completed.returncode != 0:
+            sys.stderr.write(completed.stderr)
+            return completed.returncode
+        with chromiumPage(1400, 1150) as page:
+            page.goto("file://" + os.path.join(out, "report.html"))
+            page.screenshot(path=os.path.join(HERE, "audit-report.png"))
+    sys.stdout.write("Wrote audit-report.png\n")
     return 0
 
 

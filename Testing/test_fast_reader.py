@@ -107,6 +107,7 @@ VARIANTS = {
     "multiValuedEchoNumbers": (lambda d: setattr(d, "EchoNumbers", [2, 3]), True),
     "numberOfFramesOne": (lambda d: setattr(d, "NumberOfFrames", 1), True),
     "asciiDescription": (lambda d: setattr(d, "SeriesDescription", "Thorax 1.0 B31f"), True),
+    "noManufacturer": (lambda d: delattr(d, "Manufacturer"), True),
     # left to pydicom
     "bigEndian": (bigEndian, False),
     "latin1Description": (
@@ -115,6 +116,10 @@ VARIANTS = {
     ),
     "utf8Description": (
         lambda d: (setattr(d, "SpecificCharacterSet", "ISO_IR 192"), setattr(d, "SeriesDescription", "頭部")),
+        False,
+    ),
+    "latin1Manufacturer": (
+        lambda d: (setattr(d, "SpecificCharacterSet", "ISO_IR 100"), setattr(d, "Manufacturer", "Röntgen AG")),
         False,
     ),
     "multiValuedDescription": (rawValue("SeriesDescription", "LO", b"a\\b "), False),
@@ -159,3 +164,9 @@ def test_truncated_anywhere(slicePath, cut):
     fastOutcome = outcome(slicePath, fast=True)
     assert fastOutcome == outcome(slicePath, fast=False)
     assert fastOutcome[0] == "UnreadableFileError"
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_manufacturer_is_read_both_ways(slicePath, fast):
+    """Manufacturer (0008,0070) is collected by both readers (the audit reports findings by manufacturer)."""
+    assert readSliceHeaders(slicePath, fast=fast)[0].manufacturer == "AffineInspector synthetic"

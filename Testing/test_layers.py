@@ -27,7 +27,8 @@ THIRD_PARTY = {
     "dicom": {"pydicom", "nibabel", "nrrd", "scipy", "SimpleITK"},
     "mrml": {"slicer", "vtk", "vtkmodules"},
     "ui": {"qt", "PySide6", "matplotlib"},
-    "cli": set(),
+    # the audit command's executor on a Dask cluster and its terminal progress bar, imported only when it runs
+    "cli": {"distributed", "tqdm"},
 }
 """Third-party top-level packages each layer adds to those of the layers below it."""
 

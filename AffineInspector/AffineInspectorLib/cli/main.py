@@ -19,10 +19,10 @@ import traceback
 from typing import List, Optional
 
 from ..geometry.errors import GeometryError
-from . import affinecmd, aligncmd, comparecmd, guicmd, inspectcmd, resamplecmd, samplecmd
+from . import affinecmd, aligncmd, auditcmd, comparecmd, guicmd, inspectcmd, resamplecmd, samplecmd
 from .exitcodes import ExitCode, UsageError
 
-COMMANDS = (inspectcmd, affinecmd, aligncmd, comparecmd, resamplecmd, guicmd, samplecmd)
+COMMANDS = (inspectcmd, affinecmd, aligncmd, auditcmd, comparecmd, resamplecmd, guicmd, samplecmd)
 PROGRAM = "affine-inspector"
 ISSUES_URL = "https://github.com/affine-inspector/SlicerAffineInspector/issues"
 
