@@ -121,7 +121,7 @@ class AffineInspectorWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             uiWidget,
             showVolume=self.showVolume,
             analyseOnShow=True,
-            installPlotRequirements=self.installPythonRequirements,
+            installRequirements=self.installPythonRequirements,
         )
         self.ui = self.panel.ui
         self.panel.setActive(False)  # refreshed on enter

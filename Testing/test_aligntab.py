@@ -128,3 +128,27 @@ def test_plot_does_not_magnify_rounding_noise():
     assert low < 18.5 - 0.1 and high > 18.5 + 0.1
     assert plotLimits(np.array([1.081, 4.002, 6.999])) is None  # real variation keeps matplotlib's limits
     assert plotLimits(np.array([np.nan])) is None
+
+
+@pytest.mark.slotErrors  # the declined case: the Compare slot re-raises after showing the error, as in Slicer
+def test_a_missing_reader_package_is_offered_for_install_first(window, mask, monkeypatch):
+    """Inside Slicer (no nibabel bundled) the tab asks the host to install what the file needs before reading it;
+    declined, nothing is compared and the user is told why."""
+    asked = []
+    answer = {"value": False}
+
+    def installRequirements(packages):
+        asked.append(list(packages))
+        return answer["value"]
+
+    monkeypatch.setattr(aligntab, "missingPackages", lambda path: ["nibabel"])
+    window.open([case("dcm_qa_ct_GE")])
+    tab = window.panel.alignTab
+    tab.installRequirements = installRequirements
+    tab.refresh()
+    tab.setImagePath(mask[0])
+    tab.compareButton.click()
+    assert asked == [["nibabel"]] and tab.result is None
+    assert "needs nibabel, which is not installed" in window.errors[-1][1]
+    answer["value"] = True
+    assert tab.compare().relation is not None and asked == [["nibabel"], ["nibabel"]]

@@ -40,6 +40,7 @@ Errors: :class:`~..geometry.errors.GeometryError`, one line, ``"{path}: {reason}
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
@@ -92,6 +93,24 @@ class ImageFile:
 
 
 # --------------------------------------------------------------------------- entry points
+
+
+_MODULE_OF_PACKAGE = {"nibabel": "nibabel", "pynrrd": "nrrd", "SimpleITK": "SimpleITK"}
+
+
+def requiredPackages(path: str) -> List[str]:
+    """The PyPI packages reading ``path`` needs (by its extension): nibabel, pynrrd or SimpleITK."""
+    lower = path.lower()
+    if lower.endswith((".nrrd", ".nhdr")):
+        return ["pynrrd"]
+    if lower.endswith((".mha", ".mhd")):
+        return ["SimpleITK"]
+    return ["nibabel"]
+
+
+def missingPackages(path: str) -> List[str]:
+    """Those of :func:`requiredPackages` that are not installed (Slicer bundles SimpleITK but not the others)."""
+    return [name for name in requiredPackages(path) if importlib.util.find_spec(_MODULE_OF_PACKAGE[name]) is None]
 
 
 def readImageFile(path: str, *, headerOnly: bool = False) -> ImageFile:

@@ -10,10 +10,10 @@ everything shown is built by :func:`alignText` and :func:`sliceMapRows` (plain d
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from ..dicom.aligner import AlignmentResult, defaultInterpolation, textReport
-from ..dicom.imagefiles import READ_EXTENSIONS, readImageFile
+from ..dicom.imagefiles import READ_EXTENSIONS, missingPackages, readImageFile
 from ..dicom.imagewriters import WRITE_EXTENSIONS
 from ..geometry.errors import GeometryError
 from ..mrml.nodes import volumeNodes
@@ -73,10 +73,12 @@ class AlignTab:
         setStatus: Callable[..., None],
         errorsShown: Callable[[str], Any],
         openImage: Optional[Callable[[str], Any]] = None,
+        installRequirements: Optional[Callable[[Sequence[str]], bool]] = None,
     ) -> None:
         self.logic = logic
         self.setStatus = setStatus
         self.errorsShown = errorsShown
+        self.installRequirements = installRequirements
         self.openImage = openImage if openImage is not None or not PYTHONQT else openInSlicer
         self.result: Optional[AlignmentResult] = None
         self._dicomNodeIDs: List[str] = []
@@ -200,6 +202,7 @@ class AlignTab:
         path = self.imagePath()
         if not path:
             raise GeometryError("choose an image file first (Open..., or a volume read from a file)")
+        self.ensureReadable(path)
         nodeID = self.dicomNodeID()
         if nodeID is None:
             raise GeometryError("no DICOM series in the scene: load one (File > Open DICOM folder)")
@@ -208,6 +211,15 @@ class AlignTab:
         if storagePath and os.path.abspath(storagePath) == os.path.abspath(path):
             raise GeometryError("the image and the DICOM series are the same volume: choose another")
         return path, reference
+
+    def ensureReadable(self, path: str) -> None:
+        """Offer to install what reading ``path`` needs (inside Slicer: nibabel or pynrrd, after asking);
+        GeometryError when it is still missing. Outside Slicer the reader's own message names the pip command."""
+        missing = missingPackages(path)
+        if not missing or self.installRequirements is None:
+            return
+        if not self.installRequirements(missing):
+            raise GeometryError(f"reading {os.path.basename(path)} needs {', '.join(missing)}, which is not installed")
 
     def _show(self, result: AlignmentResult) -> None:
         self.verdictLabel.setText(result.verdict[0].upper() + result.verdict[1:])

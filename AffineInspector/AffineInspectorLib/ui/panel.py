@@ -75,9 +75,10 @@ class AffineInspectorPanel(VTKObservationMixin):
     ``analyseOnShow``: when the panel is shown (``setActive(True)``), or a refresh
     picks a volume because none was selected, that DICOM volume's files are read
     at once (the Slicer module: the first look needs no click).
-    ``installPlotRequirements() -> installed``: offered as a link where the
-    step/tilt plot would be when matplotlib is missing (the Slicer module asks
-    the user, then installs with ``slicer.packaging.pip_ensure``).
+    ``installRequirements(packages) -> installed``: how a feature gets the Python
+    packages Slicer lacks (the Slicer module asks the user, then installs with
+    ``slicer.packaging.pip_ensure``): matplotlib, offered as a link where the
+    step/tilt plot would be; nibabel or pynrrd, when the Align tab reads a file.
     """
 
     def __init__(
@@ -88,7 +89,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         showVolume: Optional[Callable[[Any], None]] = None,
         reportError: Optional[Callable[[str, str], None]] = None,
         analyseOnShow: bool = False,
-        installPlotRequirements: Optional[Callable[[], bool]] = None,
+        installRequirements: Optional[Callable[[Sequence[str]], bool]] = None,
     ) -> None:
         VTKObservationMixin.__init__(self)
         self.logic = logic
@@ -97,7 +98,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.showVolume = showVolume
         self.reportError = reportError
         self.analyseOnShow = analyseOnShow
-        self.installPlotRequirements = installPlotRequirements
+        self.installRequirements = installRequirements
         self.active = True
         self._analyses: Dict[str, analyses.VolumeAnalysis] = {}
         self._rowNodeIDs: List[str] = []
@@ -108,7 +109,9 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.sliceModel = tablemodels.SliceTableModel()
         self._setupWidgets()
         # The Align tab is built in code (ui/aligntab.py); it joins the detail tabs as the last one.
-        self.alignTab = aligntab.AlignTab(logic, setStatus=self.setStatus, errorsShown=self.errorsShown)
+        self.alignTab = aligntab.AlignTab(
+            logic, setStatus=self.setStatus, errorsShown=self.errorsShown, installRequirements=installRequirements
+        )
         self.ui.detailTabs.addTab(self.alignTab.widget, "Align")
         self._observeScene()
 
@@ -382,7 +385,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             label.clear()
             return
         if analysis.plotError:
-            if self.installPlotRequirements is not None and analysis.plotNeedsMatplotlib:
+            if self.installRequirements is not None and analysis.plotNeedsMatplotlib:
                 label.setText(
                     _("The step and tilt plot needs the Python package matplotlib.")
                     + ' <a href="install">'
@@ -402,7 +405,7 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def installPlotForSelected(self) -> bool:
         """Ask the host to install the plot's requirements; on success draw the selected volume's plot."""
-        if self.installPlotRequirements is None or not self.installPlotRequirements():
+        if self.installRequirements is None or not self.installRequirements(["matplotlib"]):
             self.setStatus(_("matplotlib was not installed: the step and tilt plot stays off."))
             return False
         nodeID = self.selectedNodeID()
