@@ -1,12 +1,16 @@
-"""Shared fixtures: where the real data is, and geometry helpers for comparing with references."""
+"""Shared fixtures: where the real data is, geometry helpers for comparing with references, and a localhost Dask
+cluster for the audit tests."""
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 import shutil
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -134,3 +138,47 @@ def treeDigest(folder: str) -> dict:
             with open(path, "rb") as stream:
                 digests[path] = (hashlib.sha256(stream.read()).hexdigest(), os.stat(path).st_mtime_ns)
     return digests
+
+
+# --------------------------------------------------------------------------- Dask
+
+BIN = os.path.dirname(sys.executable)
+
+
+@pytest.fixture(scope="session")
+def daskCluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers on 127.0.0.1, started for the first test that asks and torn down
+    after the session (the audit tests with and without label images share it)."""
+    tmp_path = tmp_path_factory.mktemp("dask")
+    schedulerFile = str(tmp_path / "scheduler.json")
+    processes = []
+
+    def start(*arguments):
+        command = [os.path.join(BIN, "dask"), *arguments]
+        log = open(tmp_path / f"dask-{len(processes)}.log", "w")
+        processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path)))
+
+    start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", schedulerFile)
+    for _ in range(60):
+        if os.path.exists(schedulerFile):
+            break
+        time.sleep(0.5)
+    for number in range(2):
+        worker = ["worker", "--scheduler-file", schedulerFile, "--nthreads", "1", "--host", "127.0.0.1"]
+        start(*worker, "--no-dashboard", "--local-directory", str(tmp_path / f"worker{number}"))
+    try:
+        address = json.load(open(schedulerFile))["address"]
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -1,8 +1,8 @@
 """`affine-inspector audit` on a synthetic archive whose defects are known by construction.
 
 One archive (40 series, one split across two folders, junk files) is audited with two local processes and
-with a Dask cluster (a real `dask scheduler` and two `dask worker` processes on 127.0.0.1, started and torn
-down here); both must find every series once with exactly the kinds its defect produces, and agree record for
+with a Dask cluster (a real `dask scheduler` and two `dask worker` processes on 127.0.0.1: conftest's
+`daskCluster`); both must find every series once with exactly the kinds its defect produces, and agree record for
 record. A run killed by SIGKILL leaves valid JSON lines and `--resume` finishes it to the same records.
 """
 
@@ -25,7 +25,6 @@ from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.dicom.syntheticarchive import DEFECTS, writeArchive
 from AffineInspectorLib.geometry import serialize
 
-BIN = os.path.dirname(sys.executable)
 CHUNK = "40"  # small tasks: the archive's 342 files make about ten, so series meet task boundaries
 
 
@@ -110,43 +109,6 @@ def test_every_output_line_is_strict_json(localRun):
 
 
 # --------------------------------------------------------------------------- Dask
-
-
-@pytest.fixture()
-def daskCluster(tmp_path):
-    """A scheduler and two single-threaded workers on 127.0.0.1, started here and torn down after the test."""
-    schedulerFile = str(tmp_path / "scheduler.json")
-    processes = []
-
-    def start(*arguments):
-        command = [os.path.join(BIN, "dask"), *arguments]
-        log = open(tmp_path / f"dask-{len(processes)}.log", "w")
-        processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=str(tmp_path)))
-
-    start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", schedulerFile)
-    for _ in range(60):
-        if os.path.exists(schedulerFile):
-            break
-        time.sleep(0.5)
-    for number in range(2):
-        worker = ["worker", "--scheduler-file", schedulerFile, "--nthreads", "1", "--host", "127.0.0.1"]
-        start(*worker, "--no-dashboard", "--local-directory", str(tmp_path / f"worker{number}"))
-    try:
-        address = json.load(open(schedulerFile))["address"]
-        from distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=120)
-        yield address
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def test_dask_cluster_gives_the_same_records_as_local_processes(archive, localRun, daskCluster, tmp_path):

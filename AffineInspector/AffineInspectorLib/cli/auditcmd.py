@@ -47,6 +47,19 @@ def addParser(
         help="run on an existing Dask distributed cluster (e.g. tcp://HOST:8786); its workers must have the same "
         "affine-inspector installed and see the archive under the same paths",
     )
+    parser.add_argument(
+        "--labels",
+        metavar="DIR",
+        help="label images (.nii.gz, .nii, .nrrd, .seg.nrrd, .nhdr, .mha, .mhd; searched recursively), each matched to "
+        "the series whose SeriesInstanceUID is in its name and compared with it as align does; the findings join "
+        "the series' findings",
+    )
+    parser.add_argument(
+        "--labels-table",
+        metavar="CSV",
+        help="match label images by this table instead of their names, for the files it lists: columns label (path "
+        "relative to the table's folder) and seriesInstanceUID",
+    )
     parser.add_argument("--resume", action="store_true", help="continue the audit in DIR: redo only what is missing")
     parser.add_argument(
         "--chunk-files", type=_positive, default=audit.DEFAULT_CHUNK_FILES, metavar="N", help=argparse.SUPPRESS
@@ -73,6 +86,8 @@ def _cores() -> int:
 def run(arguments: argparse.Namespace) -> int:
     out = arguments.out
     auditstore.checkOutputFolder(out, resume=arguments.resume)  # refuse before starting workers
+    if arguments.labels_table and not arguments.labels:
+        raise GeometryError("--labels-table needs --labels DIR (the folder of the label images it lists)")
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     executorContext = (
         daskExecutor(arguments.scheduler) if arguments.scheduler else _localExecutor(arguments.workers or _cores())
@@ -85,6 +100,8 @@ def run(arguments: argparse.Namespace) -> int:
                 executor=executor,
                 resume=arguments.resume,
                 chunkFiles=arguments.chunk_files,
+                labels=arguments.labels,
+                labelsTable=arguments.labels_table,
                 progressCallback=progress,
             )
     except KeyboardInterrupt:
@@ -120,6 +137,8 @@ def _allFindings(out: str) -> Iterator[Finding]:
     for line in auditstore.readJsonLines(os.path.join(out, auditstore.MANIFEST_FILE)):
         for finding in line.get("unreadable", ()):
             yield Finding(**finding)
+        for finding in line.get("labelMatch", {}).get("findings", ()):
+            yield Finding(**finding)
 
 
 def _summaryText(summary: audit.AuditSummary) -> str:
@@ -129,7 +148,13 @@ def _summaryText(summary: audit.AuditSummary) -> str:
         f"{' (resumed)' if summary.resumed else ''}: {counts.get('findings', 0):,} with findings, "
         f"{counts.get('ok', 0):,} without, {counts.get('unreadable', 0):,} without usable geometry; "
         f"{summary.unreadableFiles:,} files gave no slice.\n"
-        f"Report: {os.path.join(summary.out, auditstore.REPORT_FILE)}\n"
+        + (
+            f"Label images: {summary.labelImages:,}, compared with {summary.labelledSeries:,} series; "
+            f"{summary.unmatchedLabels:,} match no series or several.\n"
+            if summary.labelImages
+            else ""
+        )
+        + f"Report: {os.path.join(summary.out, auditstore.REPORT_FILE)}\n"
     )
 
 

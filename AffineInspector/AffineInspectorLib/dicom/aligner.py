@@ -134,8 +134,7 @@ def loadInputs(imagePath: str, dicomPath: str, *, seriesUID: Optional[str] = Non
     """Read the image's header and the DICOM series (a folder, or one file of it). GeometryError when either
     cannot be used; several series need ``seriesUID`` (the message lists them)."""
     image = readImageFile(imagePath)
-    series = selectSeries(dicomPath, seriesUID)
-    return AlignmentInputs(image, series, stackOf(series), dicomPath)
+    return inputsOf(image, selectSeries(dicomPath, seriesUID), dicomPath)
 
 
 def selectSeries(dicomPath: str, seriesUID: Optional[str] = None) -> SeriesGeometry:
@@ -167,14 +166,31 @@ def selectSeries(dicomPath: str, seriesUID: Optional[str] = None) -> SeriesGeome
         )
     else:
         series = candidates[0]
-    if series.IJKToLPS is None or series.dimensions is None:
-        raise GeometryError(f"series {series.seriesInstanceUID}: no slice with usable geometry (IPP, IOP, spacing)")
+    checkGeometry(series)
     if series.numberOfVolumes > 1:
         raise GeometryError(
             f"series {series.seriesInstanceUID} holds {series.numberOfVolumes} volumes (repeated by "
             f"{series.repeatedBy}): align one volume at a time"
         )
     return series
+
+
+def inputsOf(image: ImageFile, series: SeriesGeometry, dicomPath: str) -> AlignmentInputs:
+    """The inputs for an image already read and a series already analysed (``audit --labels`` has both);
+    GeometryError when the series has no usable geometry. ``dicomPath`` is where the series lies (a folder).
+
+    A series of several volumes is compared on the grid its volumes share: every position holds a slice of
+    volume 0, and :func:`stackOf` takes those (``align`` itself refuses such a series in :func:`selectSeries`,
+    so that its ``--output`` and slice map stay one volume's).
+    """
+    checkGeometry(series)
+    return AlignmentInputs(image, series, stackOf(series), dicomPath)
+
+
+def checkGeometry(series: SeriesGeometry) -> None:
+    """GeometryError unless the series has an affine and dimensions (a slice with usable IPP, IOP, spacing)."""
+    if series.IJKToLPS is None or series.dimensions is None:
+        raise GeometryError(f"series {series.seriesInstanceUID}: no slice with usable geometry (IPP, IOP, spacing)")
 
 
 def _seriesList(candidates: Sequence[SeriesGeometry]) -> str:

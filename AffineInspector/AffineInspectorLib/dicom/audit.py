@@ -14,6 +14,10 @@ How the work is cut (README "Audit an archive"):
    again, whole, by a series task (:func:`analyseSeriesChunk`). Either way the analysis gets the series'
    slices in the order the files were found, so the result does not depend on the cut, the number of
    workers or the executor.
+4. With label images (``labels``): once every UID is known, they are matched to series
+   (:mod:`.auditlabels`); a matched UID is read again, whole, by a label task (:func:`checkLabelsChunk`)
+   that analyses it and compares each of its label images with it using ``align``; the label findings join
+   its records (this read replaces the series task of a split UID).
 
 Every finished task is journaled in ``manifest.jsonl`` and every final series appended to ``series.jsonl``
 (:mod:`.auditstore`), so a killed run loses only the tasks in flight and ``resume=True`` redoes only those.
@@ -38,10 +42,10 @@ import numpy as np
 
 from ..geometry import serialize
 from ..geometry.errors import GeometryError
-from ..geometry.findings import Finding, Tolerances
+from ..geometry.findings import INFO, Finding, Tolerances
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
-from . import auditadapter, auditreport, auditstore
+from . import auditadapter, auditlabels, auditreport, auditstore
 from .auditstore import FORMAT, MANIFEST_FILE, SERIES_FILE, VERSION, JsonLinesWriter
 
 DEFAULT_CHUNK_FILES = 512
@@ -55,7 +59,7 @@ a larger folder is cut into tasks of ``chunkFiles``."""
 STATUS_OK, STATUS_FINDINGS, STATUS_UNREADABLE = "ok", "findings", "unreadable"
 STATUSES = (STATUS_UNREADABLE, STATUS_FINDINGS, STATUS_OK)
 """Series statuses, worst first: ``unreadable`` (no slice with usable geometry, or the analysis failed),
-``findings`` (at least one finding), ``ok``."""
+``findings`` (at least one finding, not counting the ``info`` findings of label images), ``ok``."""
 
 
 # --------------------------------------------------------------------------- records
@@ -69,9 +73,11 @@ class SeriesRecord:
     found, ``folders`` the folders holding them (several when a series is split across folders).
     ``IJKToRAS`` is Slicer's (4x4, ``null`` when no slice has usable geometry); ``dimensions``,
     ``spacing``, ``seriesTiltDeg``, ``maxAffineErrorMm`` as ``inspect --json`` gives them. ``findings``
-    are ``inspect``'s findings; ``steps`` and ``tilts`` the step (mm) and tilt (degrees) of each row of
-    ``inspect``'s slice table (``null`` where there is none), for the report's plot. ``error`` says why
-    the analysis failed (then ``status`` is ``unreadable``).
+    are ``inspect``'s findings, then those of the series' label images (``file`` = the label image);
+    ``labels`` the label images compared with the series (``audit --labels``). ``steps`` and ``tilts``
+    the step (mm) and tilt (degrees) of each row of ``inspect``'s slice table (``null`` where there is
+    none), for the report's plot. ``error`` says why the analysis failed (then ``status`` is
+    ``unreadable``).
     """
 
     seriesInstanceUID: str
@@ -90,6 +96,7 @@ class SeriesRecord:
     seriesTiltDeg: Optional[float] = None
     maxAffineErrorMm: Optional[float] = None
     findings: List[Finding] = dataclasses.field(default_factory=list)
+    labels: List[str] = dataclasses.field(default_factory=list)
     steps: List[Optional[float]] = dataclasses.field(default_factory=list)
     tilts: List[Optional[float]] = dataclasses.field(default_factory=list)
     error: Optional[str] = None
@@ -101,22 +108,32 @@ def recordsOf(slices: Sequence[SliceHeader], limits: Tolerances) -> List[SeriesR
     A failure of the analysis (a bug) is isolated to this UID: its record says ``unreadable`` and gives the
     error, the run goes on, and the command line reports it (exit 70).
     """
+    return [record for record, _ in _analysed(slices, limits)]
+
+
+def _analysed(
+    slices: Sequence[SliceHeader], limits: Tolerances
+) -> List[Tuple[SeriesRecord, Optional[auditadapter.SeriesGeometry]]]:
+    """:func:`recordsOf`, each record with the geometry it was made from (``None`` when the analysis failed)."""
     try:
-        return [_record(group, geometry) for group, geometry in auditadapter.analyse(slices, limits)]
+        return [(_record(group, geometry), geometry) for group, geometry in auditadapter.analyse(slices, limits)]
     except Exception as error:  # noqa: BLE001  kept in the record and reported, never dropped
         files = _unique(header.file for header in slices)
         first = slices[0]
         return [
-            SeriesRecord(
-                seriesInstanceUID=first.seriesInstanceUID,
-                status=STATUS_UNREADABLE,
-                modality=first.modality,
-                manufacturer=_manufacturer(slices),
-                seriesDescription=first.seriesDescription,
-                seriesNumber=first.seriesNumber,
-                files=files,
-                folders=_unique(os.path.dirname(path) for path in files),
-                error=f"analysis failed ({type(error).__name__}: {error})",
+            (
+                SeriesRecord(
+                    seriesInstanceUID=first.seriesInstanceUID,
+                    status=STATUS_UNREADABLE,
+                    modality=first.modality,
+                    manufacturer=_manufacturer(slices),
+                    seriesDescription=first.seriesDescription,
+                    seriesNumber=first.seriesNumber,
+                    files=files,
+                    folders=_unique(os.path.dirname(path) for path in files),
+                    error=f"analysis failed ({type(error).__name__}: {error})",
+                ),
+                None,
             )
         ]
 
@@ -226,6 +243,44 @@ def analyseSeriesChunk(task: SeriesTask) -> SeriesResult:
         mine = [header for header in slices if header.seriesInstanceUID == uid]
         records[uid] = recordsOf(mine, task.limits) if mine else []
     return SeriesResult(records, unreadable)
+
+
+@dataclasses.dataclass
+class LabelTask:
+    """Read the UID's ``files`` (in walk order) again, whole, analyse them, and compare each of ``labels`` with each
+    resulting series (``align``)."""
+
+    uid: str
+    files: List[str]
+    labels: List[str]
+    limits: Tolerances
+
+
+@dataclasses.dataclass
+class LabelResult:
+    uid: str
+    records: List[SeriesRecord]
+    unreadable: List[Finding]
+
+
+def checkLabelsChunk(task: LabelTask) -> LabelResult:
+    """A label task (runs in a worker): the UID's records with its label images' findings
+    (:func:`.auditlabels.checkLabels`; why the series is read again rather than taken from its record: there)."""
+    slices, unreadable = auditadapter.readFiles(task.files)
+    mine = [header for header in slices if header.seriesInstanceUID == task.uid]
+    analysed = _analysed(mine, task.limits) if mine else []
+    perSeries = auditlabels.checkLabels(task.labels, [geometry for _, geometry in analysed])
+    records = [withLabels(record, task.labels, found) for (record, _), found in zip(analysed, perSeries)]
+    return LabelResult(task.uid, records, unreadable)
+
+
+def withLabels(record: SeriesRecord, labels: Sequence[str], findings: Sequence[Finding]) -> SeriesRecord:
+    """The record with its label images and their findings; an ``ok`` series becomes ``findings`` when one of them
+    is a warning or an error (a label on the series' own grid, an info, leaves it ``ok``)."""
+    status = record.status
+    if status == STATUS_OK and any(finding.severity != INFO for finding in findings):
+        status = STATUS_FINDINGS
+    return dataclasses.replace(record, status=status, findings=[*record.findings, *findings], labels=list(labels))
 
 
 def _byUID(slices: Iterable[SliceHeader]) -> Dict[str, List[SliceHeader]]:
@@ -341,6 +396,12 @@ class AuditSummary:
     resumed: bool
     cancelled: bool
     seconds: float
+    labelImages: int = 0
+    """Label images found under ``labels`` (0 without)."""
+    labelledSeries: int = 0
+    """SeriesInstanceUIDs with at least one label image matched."""
+    unmatchedLabels: int = 0
+    """Label images that match no series or several."""
 
 
 class _Stopped(Exception):
@@ -367,22 +428,28 @@ def auditArchive(
     resume: bool = False,
     limits: Optional[Tolerances] = None,
     chunkFiles: int = DEFAULT_CHUNK_FILES,
+    labels: Optional[str] = None,
+    labelsTable: Optional[str] = None,
     progressCallback: Optional[ProgressCallback] = None,
 ) -> AuditSummary:
     """Audit every DICOM series under ``roots`` into the folder ``out`` (module docstring; README).
 
+    ``labels``: a folder of label images (:data:`.auditlabels.LABEL_EXTENSIONS`, searched recursively), each
+    matched to a series by a SeriesInstanceUID in its name or by ``labelsTable`` (a CSV with the columns
+    ``label`` and ``seriesInstanceUID``) and compared with it by ``align`` (:mod:`.auditlabels`).
     Paths are made absolute (workers may run elsewhere and must see the archive under the same paths).
-    ``resume`` continues the audit already in ``out`` (same roots, tolerances and files; else GeometryError);
-    without it, an audit already there is replaced. ``progressCallback(label, fraction) -> cancelled`` is
-    called as tasks finish; returning True stops the run after the tasks in flight (what is finished is kept,
-    ``resume`` continues it). Exceptions of the executor (a worker died, a cluster failed) propagate after
-    everything finished so far is written.
+    ``resume`` continues the audit already in ``out`` (same roots, tolerances, label options and files; else
+    GeometryError); without it, an audit already there is replaced. ``progressCallback(label, fraction) ->
+    cancelled`` is called as tasks finish; returning True stops the run after the tasks in flight (what is
+    finished is kept, ``resume`` continues it). Exceptions of the executor (a worker died, a cluster failed)
+    propagate after everything finished so far is written.
     """
     started = time.monotonic()
     limits = limits or Tolerances()
     roots = [os.path.abspath(root) for root in roots]
     out = os.path.abspath(out)
     previous = auditstore.checkOutputFolder(out, resume=resume)
+    labelFiles = _labelFiles(labels, labelsTable)
     files, walkFindings = auditadapter.walk(roots)
     files = [path for path in files if not _inside(path, out)]
     if not files:
@@ -393,6 +460,7 @@ def auditArchive(
         "roots": roots,
         "tolerances": serialize.plain(limits),
         "chunkFiles": chunkFiles,
+        "labels": None if labels is None else {"folder": os.path.abspath(labels), "table": _absolute(labelsTable)},
     }
     if resume:
         _checkSameAudit(previous or {}, header, out)
@@ -400,14 +468,50 @@ def auditArchive(
     else:
         _startFresh(out, header)
     run = _Run(out, executor, limits, int(header["chunkFiles"]), progressCallback)
+    run.labelFiles, run.labelsTable = labelFiles, _absolute(labelsTable)
     run.execute(files, walkFindings, resume)
     summary = run.summary(resume, time.monotonic() - started)
     auditreport.writeOutputs(out, summary)
     return summary
 
 
+def _labelFiles(labels: Optional[str], table: Optional[str]) -> List[str]:
+    """The label images under ``labels`` (absolute paths, sorted); GeometryError, before anything is written, for a
+    missing folder, a folder without label images, a table without ``labels`` or a table that cannot be used."""
+    if labels is None:
+        if table is not None:
+            raise GeometryError("--labels-table needs --labels DIR (the folder of the label images it lists)")
+        return []
+    if not os.path.isdir(labels):
+        raise GeometryError(f"--labels {labels}: no such folder; nothing written")
+    found = auditlabels.findLabelFiles(os.path.abspath(labels))
+    if not found:
+        raise GeometryError(
+            f"--labels {labels}: no label image ({', '.join(auditlabels.LABEL_EXTENSIONS)}) in it; nothing written"
+        )
+    if table is not None:
+        try:
+            auditlabels.matchLabels([], [], table)  # reads the table: refused now rather than after the reading
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise GeometryError(f"--labels-table {table}: cannot be used ({error}); nothing written") from None
+    return found
+
+
+def _absolute(path: Optional[str]) -> Optional[str]:
+    return None if path is None else os.path.abspath(path)
+
+
+def _labelsDigest(labelFiles: Sequence[str], table: Optional[str]) -> str:
+    """What the label matching depends on besides the series: the label files' paths and the table's bytes."""
+    digest = hashlib.sha256("\n".join(labelFiles).encode("utf-8", "surrogateescape"))
+    if table is not None:
+        with open(table, "rb") as stream:
+            digest.update(b"\0" + stream.read())
+    return digest.hexdigest()
+
+
 def _checkSameAudit(previous: dict, header: dict, out: str) -> None:
-    for key in ("version", "roots", "tolerances"):
+    for key in ("version", "roots", "tolerances", "labels"):
         if previous.get(key) != header[key]:
             raise GeometryError(
                 f"--resume: the audit in {out} has other {key} ({previous.get(key)}, now {header[key]}); "
@@ -447,6 +551,13 @@ class _Run:
         self.chunks: List[Tuple[int, int]] = []
         self.cancelled = False
         self.rereadFiles = 0
+        self.labelFiles: List[str] = []
+        self.labelsTable: Optional[str] = None
+        self.labelsBySeries: Dict[str, List[str]] = {}
+        self.unmatchedLabels = 0
+        self.labelsMatched = False
+        self.labelled: Dict[str, int] = {}
+        """Per UID whose label check has finished: the offset of its line in the manifest (records stay there)."""
 
     # ---- journal
 
@@ -454,13 +565,17 @@ class _Run:
         """Read the manifest of the run being resumed; return its walk line (``None`` if the walk never ended)."""
         walkLine = None
         seriesBytes = 0
-        for line in auditstore.readJsonLines(self.manifestPath):
+        for offset, line in auditstore.readJsonLinesWithOffsets(self.manifestPath):
             if "walk" in line:
                 walkLine = line["walk"]
             elif "read" in line:
                 self.readDone.add(int(line["read"]))
                 for seen in line["series"]:
                     self.index.add(int(line["read"]), seen["uid"], seen["files"])
+            elif "labelMatch" in line:
+                self.labelsMatched = True
+            elif "labelled" in line:
+                self.labelled[line["labelled"]] = offset
             elif "done" in line:
                 self.uidsDone.add(line["done"])
                 seriesBytes = int(line["seriesBytes"])
@@ -473,19 +588,32 @@ class _Run:
         walkLine = self._loadJournal() if resume else None
         self.files = files
         digest = hashlib.sha256("\n".join(self.files).encode("utf-8", "surrogateescape")).hexdigest()
+        labels = (
+            {"files": len(self.labelFiles), "digest": _labelsDigest(self.labelFiles, self.labelsTable)}
+            if self.labelFiles
+            else None
+        )
         manifest = JsonLinesWriter(self.manifestPath)
         series = JsonLinesWriter(self.seriesPath)
         try:
             if walkLine is None:
-                manifest.append({"walk": {"files": len(self.files), "digest": digest, "findings": walkFindings}})
+                walk = {"files": len(self.files), "digest": digest, "findings": walkFindings}
+                manifest.append({"walk": {**walk, "labels": labels} if labels else walk})
             elif walkLine["digest"] != digest:
                 raise GeometryError(
                     f"--resume: the files under the roots changed since the audit in {self.out} began "
                     f"({walkLine['files']} files then, {len(self.files)} now); audit into a new folder"
                 )
+            elif walkLine.get("labels") != labels:
+                raise GeometryError(
+                    f"--resume: the label images or their table changed since the audit in {self.out} began "
+                    f"({(walkLine.get('labels') or {}).get('files', 0)} label images then, {len(self.labelFiles)} "
+                    f"now); audit into a new folder"
+                )
             self.chunks = planChunks(self.files, self.chunkFiles)
             self._readAll(manifest)
             if not self.cancelled:
+                self._matchLabels(manifest)
                 self._finishSeries(manifest, series)
         finally:
             manifest.close()
@@ -526,49 +654,107 @@ class _Run:
         first, count = self.chunks[number]
         return ReadTask(number, first, self.files[first : first + count], self.limits)
 
+    # ---- label images: matched once every UID is known
+
+    def _matchLabels(self, manifest: JsonLinesWriter) -> None:
+        """Match the label images to the UIDs read (in the calling process: names and a table only), and journal the
+        counts and the findings of those matching none or several, once (a resumed run matches them again, the
+        same way, but does not journal them twice)."""
+        if not self.labelFiles:
+            return
+        matches = auditlabels.matchLabels(self.labelFiles, self.index.files, self.labelsTable)
+        self.labelsBySeries = matches.bySeries
+        findings = auditlabels.matchFindings(matches)
+        self.unmatchedLabels = len(findings)
+        if not self.labelsMatched:
+            counts = {"labels": len(self.labelFiles), "series": len(matches.bySeries), "findings": findings}
+            manifest.append({"labelMatch": counts})
+            self.labelsMatched = True
+
     # ---- phase 2: final series
 
     def _finishSeries(self, manifest: JsonLinesWriter, series: JsonLinesWriter) -> None:
         """Write every final series in walk order (by its first file), so that ``series.jsonl`` is the same file
         whatever the executor, the number of workers and the size of the tasks: a UID seen by one reading task
-        comes from the journal; one seen by several is read again by series tasks (submitted first, in walk
-        order) and written as soon as the series before it are."""
+        comes from the journal; one seen by several is read again by series tasks, one with label images by a
+        label task (each journals its records); tasks are submitted in walk order, and a UID is written as soon
+        as the series before it are."""
         first = {uid: min(files) for uid, files in self.index.files.items()}
-        split = sorted(
-            (uid for uid, tasks in self.index.tasks.items() if len(tasks) > 1 and uid not in self.uidsDone),
+        awaited = sorted(
+            (
+                uid
+                for uid, tasks in self.index.tasks.items()
+                if uid not in self.uidsDone and (len(tasks) > 1 or uid in self.labelsBySeries)
+            ),
             key=first.__getitem__,
         )
-        futures = {self.executor.submit(analyseSeriesChunk, task): task for task in self._seriesTasks(split)}
+        split = [uid for uid in awaited if uid not in self.labelsBySeries]
+        toCheck = [uid for uid in awaited if uid in self.labelsBySeries and uid not in self.labelled]
+        submissions: List[Tuple[int, Any, Any]] = [
+            (first[task.series[0][0]], analyseSeriesChunk, task) for task in self._seriesTasks(split)
+        ]
+        submissions.extend((first[uid], checkLabelsChunk, self._labelTask(uid)) for uid in toCheck)
+        submissions.sort(key=lambda submission: submission[0])
+        futures = [self.executor.submit(function, task) for _, function, task in submissions]
         completed = concurrent.futures.as_completed(futures)
         reread: Dict[str, List[SeriesRecord]] = {}
-        finishedTasks = 0
+        counts = {"series": 0, "labels": 0}
+        totals = {"series": len(submissions) - len(toCheck), "labels": len(toCheck)}
 
-        def writeSplitBefore(limit: float) -> None:
-            nonlocal finishedTasks
-            while split and first[split[0]] < limit:
-                uid = split.pop(0)
-                while uid not in reread:
-                    result = next(completed).result()
-                    if result.unreadable:  # read before, unreadable now: the archive changed during the run
-                        manifest.append({"reread": True, "unreadable": result.unreadable})
-                    reread.update(result.records)
-                    finishedTasks += 1
-                    label = f"Series split across folders or tasks: {finishedTasks:,} of {len(futures):,} tasks"
-                    if self._progress(label, 0.9 + 0.1 * finishedTasks / max(1, len(futures))):
+        def ready(uid: str) -> bool:
+            return uid in self.labelled if uid in self.labelsBySeries else uid in reread
+
+        def writeAwaitedBefore(limit: float) -> None:
+            while awaited and first[awaited[0]] < limit:
+                uid = awaited.pop(0)
+                while not ready(uid):
+                    label = self._take(next(completed).result(), reread, manifest, counts, totals)
+                    if self._progress(label, 0.9 + 0.1 * sum(counts.values()) / max(1, len(futures))):
                         raise _Stopped
-                self._writeFinal(uid, reread.pop(uid), manifest, series)
+                if uid in self.labelsBySeries:
+                    records: Sequence[Any] = auditstore.readLineAt(self.manifestPath, self.labelled[uid])["records"]
+                else:
+                    records = reread.pop(uid)
+                self._writeFinal(uid, records, manifest, series)
 
         try:
-            for uid, records in self._wholeSeries():
-                writeSplitBefore(first[uid])
-                self._writeFinal(uid, records, manifest, series)
-            writeSplitBefore(math.inf)
+            for uid, journaled in self._wholeSeries():
+                writeAwaitedBefore(first[uid])
+                self._writeFinal(uid, journaled, manifest, series)
+            writeAwaitedBefore(math.inf)
         except _Stopped:
             self.cancelled = True
         finally:
             _cancel(futures)
         if not self.cancelled:
             self._progress("Done", 1.0)
+
+    def _take(
+        self,
+        result: Any,
+        reread: Dict[str, List[SeriesRecord]],
+        manifest: JsonLinesWriter,
+        counts: Dict[str, int],
+        totals: Dict[str, int],
+    ) -> str:
+        """Keep a finished series or label task's records (a label check's in the journal: never done twice); return
+        the progress label."""
+        if isinstance(result, LabelResult):
+            offset = manifest.length()
+            manifest.append({"labelled": result.uid, "records": result.records, "unreadable": result.unreadable})
+            self.labelled[result.uid] = offset
+            counts["labels"] += 1
+            return f"Label images: {counts['labels']:,} of {totals['labels']:,} series checked"
+        if result.unreadable:  # read before, unreadable now: the archive changed during the run
+            manifest.append({"reread": True, "unreadable": result.unreadable})
+        reread.update(result.records)
+        counts["series"] += 1
+        return f"Series split across folders or tasks: {counts['series']:,} of {totals['series']:,} tasks"
+
+    def _labelTask(self, uid: str) -> LabelTask:
+        files = [self.files[number] for number in sorted(self.index.files[uid])]
+        self.rereadFiles += len(files)
+        return LabelTask(uid, files, self.labelsBySeries[uid], self.limits)
 
     def _seriesTasks(self, uids: Sequence[str]) -> List[SeriesTask]:
         tasks: List[SeriesTask] = []
@@ -587,9 +773,9 @@ class _Run:
         return tasks
 
     def _wholeSeries(self) -> Iterator[Tuple[str, List[dict]]]:
-        """``(uid, records)`` of every UID seen by one reading task only (and not yet written), from the journal,
-        in walk order: task by task in task order (the journal holds them in the order the tasks ended), and in a
-        task in the order of their first file."""
+        """``(uid, records)`` of every UID seen by one reading task only (and not yet written, and without label
+        images), from the journal, in walk order: task by task in task order (the journal holds them in the order
+        the tasks ended), and in a task in the order of their first file."""
         offsets: Dict[int, int] = {}
         with open(self.manifestPath, "rb") as stream:
             offset = 0
@@ -602,7 +788,7 @@ class _Run:
                 stream.seek(offsets[task])
                 for seen in json.loads(stream.readline())["series"]:
                     uid = seen["uid"]
-                    if len(self.index.tasks[uid]) == 1 and uid not in self.uidsDone:
+                    if len(self.index.tasks[uid]) == 1 and uid not in self.uidsDone and uid not in self.labelsBySeries:
                         yield uid, seen["records"]
 
     def _writeFinal(self, uid: str, records: Sequence[Any], manifest: JsonLinesWriter, series: JsonLinesWriter) -> None:
@@ -634,6 +820,9 @@ class _Run:
             resumed=resumed,
             cancelled=self.cancelled,
             seconds=seconds,
+            labelImages=len(self.labelFiles),
+            labelledSeries=len(self.labelsBySeries),
+            unmatchedLabels=self.unmatchedLabels,
         )
 
 

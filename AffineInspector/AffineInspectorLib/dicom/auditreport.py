@@ -4,8 +4,10 @@ and the manifest (so a resumed or an interrupted run rebuilds them from what is 
 The report is one self-contained HTML file: inline CSS, inline JavaScript, the data as inline JSON, plots
 drawn as inline SVG by the page; it loads nothing from anywhere. Totals and the kind x manufacturer table
 are plain HTML (readable without JavaScript); the series table (sortable, filterable, worst first) and the
-per-series detail (matrix, findings by kind, step and tilt per slice) are drawn by the page's script, which
-puts every text from the files into the page as text, never as markup.
+per-series detail (matrix, findings by kind, label images, step and tilt per slice) are drawn by the page's
+script, which puts every text from the files into the page as text, never as markup. With ``--labels``, the
+label images that match no series (or several) are listed, and in ``findings.csv`` they are rows with an empty
+SeriesInstanceUID and status ``unmatched``.
 """
 
 from __future__ import annotations
@@ -52,26 +54,32 @@ def writeOutputs(out: str, summary: "AuditSummary") -> None:
     """
     manifest = _manifestLines(out)
     roots = manifest[0].get("roots", []) if manifest else []
+    labelsFolder = ((manifest[0].get("labels") if manifest else None) or {}).get("folder")
     seriesPath = os.path.join(out, auditstore.SERIES_FILE)
-    entries = sorted(_seriesEntries(seriesPath, roots), key=lambda entry: entry[0])
+    entries = sorted(_seriesEntries(seriesPath, roots, labelsFolder), key=lambda entry: entry[0])
     unreadable = _unreadableFiles(manifest)
     walkFindings = [finding for line in manifest if "walk" in line for finding in line["walk"].get("findings", ())]
+    labelMatch = next((line["labelMatch"] for line in manifest if "labelMatch" in line), None)
+    unmatched = labelMatch["findings"] if labelMatch else []
 
     def writeCSV(stream: IO[str]) -> None:
         with open(seriesPath, "rb") as records:
             writeFindingsCSV(
-                stream, _recordsAt(records, [offset for _, offset, _ in entries]), unreadable + walkFindings
+                stream, _recordsAt(records, [offset for _, offset, _ in entries]), unreadable + walkFindings, unmatched
             )
 
     auditstore.writeAtomically(os.path.join(out, auditstore.FINDINGS_FILE), writeCSV, newline="")
     pages = [page for _, _, page in entries]
+    labelParts = _labelParts(labelMatch, labelsFolder, pages) if labelMatch is not None else ("", "")
     auditstore.writeAtomically(
         os.path.join(out, auditstore.REPORT_FILE),
-        lambda stream: stream.write(reportHTML(pages, unreadable, walkFindings, roots, summary)),
+        lambda stream: stream.write(reportHTML(pages, unreadable, walkFindings, roots, summary, labelParts)),
     )
 
 
-def _seriesEntries(path: str, roots: Sequence[str]) -> Iterator[Tuple[Tuple[Any, ...], int, Dict[str, Any]]]:
+def _seriesEntries(
+    path: str, roots: Sequence[str], labelsFolder: Optional[str]
+) -> Iterator[Tuple[Tuple[Any, ...], int, Dict[str, Any]]]:
     """``(sort key, byte offset, the page's data)`` of each record of ``series.jsonl``."""
     if not os.path.exists(path):
         return
@@ -81,7 +89,7 @@ def _seriesEntries(path: str, roots: Sequence[str]) -> Iterator[Tuple[Tuple[Any,
             if not line.endswith(b"\n"):
                 return
             record = json.loads(line)
-            yield worstFirst(record), offset, _seriesData(record, roots)
+            yield worstFirst(record), offset, _seriesData(record, roots, labelsFolder)
             offset += len(line)
 
 
@@ -96,6 +104,7 @@ def _manifestLines(out: str) -> List[dict]:
     lines = []
     for line in auditstore.readJsonLines(os.path.join(out, auditstore.MANIFEST_FILE)):
         line.pop("series", None)
+        line.pop("records", None)
         lines.append(line)
     return lines
 
@@ -134,9 +143,12 @@ def severityCounts(record: dict) -> Dict[str, int]:
 # --------------------------------------------------------------------------- CSV
 
 
-def writeFindingsCSV(stream: IO[str], records: Iterable[dict], unreadable: Sequence[dict]) -> None:
-    """One row per finding with its file (a series-level finding: the series' folders), worst series first;
-    then one row per file that gave no slice."""
+def writeFindingsCSV(
+    stream: IO[str], records: Iterable[dict], unreadable: Sequence[dict], unmatchedLabels: Sequence[dict] = ()
+) -> None:
+    """One row per finding with its file (a series-level finding: the series' folders; a label image's: the label
+    image), worst series first; then one row per file that gave no slice (status ``unreadable``) and per label
+    image that matches no series or several (status ``unmatched``)."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for record in records:
@@ -154,6 +166,8 @@ def writeFindingsCSV(stream: IO[str], records: Iterable[dict], unreadable: Seque
             writer.writerow(identity + _findingColumns(finding, folders))
     for finding in unreadable:
         writer.writerow(["", "", "", "", "unreadable"] + _findingColumns(finding, ""))
+    for finding in unmatchedLabels:
+        writer.writerow(["", "", "", "", "unmatched"] + _findingColumns(finding, ""))
 
 
 def _findingColumns(finding: dict, seriesFolders: str) -> List[Any]:
@@ -182,8 +196,10 @@ def reportHTML(
     walkFindings: Sequence[dict],
     roots: Sequence[str],
     summary: "AuditSummary",
+    labelParts: Tuple[str, str] = ("", ""),
 ) -> str:
-    """The whole report page (``pages``: each series' :func:`_seriesData`, worst first)."""
+    """The whole report page (``pages``: each series' :func:`_seriesData`, worst first; ``labelParts``: the label
+    images' cards and list, :func:`_labelParts`)."""
     files = summary.files
     byStatus = {status: 0 for status in STATUS_RANK}
     for page in pages:
@@ -202,6 +218,7 @@ def reportHTML(
         _card("bad", f"<b>{byStatus.get('unreadable', 0):,}</b>", "series without usable geometry"),
         _card("", f"<b>{len(unreadable):,}</b>", "files that gave no slice"),
         "</section>",
+        labelParts[0],
         _kindTable(pages),
         "<h2>Series, worst first</h2>",
         '<div class=filters><input id=filter type=search placeholder="filter: UID, description, folder, '
@@ -215,6 +232,7 @@ def reportHTML(
         + "</tr></thead><tbody></tbody></table>",
         "<p><button id=more type=button>show more</button></p>",
         "<section id=detail hidden><h2 id=detailTitle></h2><div id=detailBody></div></section>",
+        labelParts[1],
         _unreadableSection(unreadable, walkFindings),
         '<script type="application/json" id=data>',
         json.dumps(list(pages), allow_nan=False, separators=(",", ":")).replace("</", "<\\/"),
@@ -241,9 +259,10 @@ _COLUMNS = (
 )
 
 
-def _seriesData(record: dict, roots: Sequence[str]) -> Dict[str, Any]:
-    """What the page needs of one record: identity, geometry, findings grouped by kind, the plot's numbers.
-    Folders are shown relative to the root they lie under."""
+def _seriesData(record: dict, roots: Sequence[str], labelsFolder: Optional[str] = None) -> Dict[str, Any]:
+    """What the page needs of one record: identity, geometry, findings grouped by kind, its label images with
+    their findings, the plot's numbers. Folders are shown relative to the root they lie under, label images
+    relative to the labels folder's parent."""
     counts = severityCounts(record)
     worst = "unreadable" if record["status"] == "unreadable" else next((s for s in counts if counts[s]), "ok")
     return {
@@ -265,10 +284,28 @@ def _seriesData(record: dict, roots: Sequence[str]) -> Dict[str, Any]:
         "affineError": record.get("maxAffineErrorMm"),
         "groups": _findingGroups(record.get("findings", ())),
         "flagged": sorted({f["slice"] for f in record.get("findings", ()) if f.get("slice") is not None}),
+        "labels": _labelRows(record, labelsFolder),
         "steps": record.get("steps", []),
         "tilts": record.get("tilts", []),
         "error": record.get("error"),
     }
+
+
+def _labelRows(record: dict, labelsFolder: Optional[str]) -> List[Dict[str, Any]]:
+    """Per label image of the record: its name and its findings ``[severity, kind, message]`` (the relation
+    first, as ``align`` gives them)."""
+    folders = [labelsFolder] if labelsFolder else []
+    return [
+        {
+            "file": os.path.join(_relative(os.path.dirname(label), folders), os.path.basename(label)),
+            "findings": [
+                [finding["severity"], finding["kind"], finding.get("message", "")]
+                for finding in record.get("findings", ())
+                if finding.get("file") == label
+            ],
+        }
+        for label in record.get("labels", ())
+    ]
 
 
 def _relative(folder: str, roots: Sequence[str]) -> str:
@@ -334,6 +371,41 @@ def _kindTable(pages: Sequence[Dict[str, Any]]) -> str:
         "the kind; a kind filters the table below.</p><table id=kinds class=matrix><thead><tr><th>kind</th>"
         f"{head}<th>all</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _labelParts(
+    labelMatch: Dict[str, Any], labelsFolder: Optional[str], pages: Sequence[Dict[str, Any]]
+) -> Tuple[str, str]:
+    """Cards (label images, series with one, label checks with a finding worse than info, label images matching
+    no series or several) and the list of the latter: plain HTML."""
+    checked = [label for page in pages for label in page["labels"]]
+    flagged = sum(any(severity != "info" for severity, _, _ in label["findings"]) for label in checked)
+    unmatched = labelMatch.get("findings", [])
+    folders = [labelsFolder] if labelsFolder else []
+    parts = [
+        "<section class=cards id=labelCards>",
+        _card("", f'<b id="labels-count">{labelMatch.get("labels", 0):,}</b>', "label images"),
+        _card("", f"<b>{labelMatch.get('series', 0):,}</b>", "series with label images"),
+        _card("bad", f'<b id="labels-flagged">{flagged:,}</b>', "label image checks with a warning or error"),
+        _card("bad", f'<b id="labels-unmatched">{len(unmatched):,}</b>', "label images matching no series or several"),
+        "</section>",
+    ]
+    cards = "".join(parts)
+    parts = [f"<h2 id=labels>Label images that match no series or several ({len(unmatched):,})</h2>"]
+    if not unmatched:
+        parts.append("<p>None: every label image was compared with its series (see each series' detail).</p>")
+        return cards, "".join(parts)
+    parts.append("<table class=list id=unmatchedLabels><thead><tr><th>kind</th><th>label image</th><th>why</th></tr>")
+    parts.append("</thead><tbody>")
+    for finding in unmatched:
+        path = finding.get("file") or ""
+        shown = os.path.join(_relative(os.path.dirname(path), folders), os.path.basename(path))
+        parts.append(
+            f"<tr><td class={_e(finding['severity'])}>{_e(finding['kind'])}</td><td>{_e(shown)}</td>"
+            f"<td>{_e(finding['message'])}</td></tr>"
+        )
+    parts.append("</tbody></table>")
+    return cards, "".join(parts)
 
 
 def _unreadableSection(unreadable: Sequence[dict], walkFindings: Sequence[dict]) -> str:
@@ -419,7 +491,8 @@ function matches(s) {
   if (status && s.status !== status) return false;
   if (kind && !s.groups.some(g => g.kind === kind)) return false;
   if (!text) return true;
-  return [s.uid, s.description, s.manufacturer, s.modality, s.folders.join(" ")].join(" ").toLowerCase().includes(text);
+  return [s.uid, s.description, s.manufacturer, s.modality, s.folders.join(" "), s.labels.map(l => l.file).join(" ")]
+    .join(" ").toLowerCase().includes(text);
 }
 function compare(a, b) {
   let x = sortKey === "kinds" ? a.groups.length : a[sortKey], y = sortKey === "kinds" ? b.groups.length : b[sortKey];
@@ -521,6 +594,27 @@ function showDetail(s, scroll) {
       [[g.severity, g.severity], [g.kind], [g.count, "num"], [g.slices], [range],
        [g.tolerance === null ? "" : g.tolerance + " " + g.unit], [g.message]]
         .forEach(([v, c]) => tr.appendChild(el("td", v, c)));
+      table.appendChild(tr);
+    });
+    body.appendChild(table);
+  }
+  if (s.labels.length) {
+    body.appendChild(el("h3", "Label images (align)"));
+    const table = el("table", null, "list labels"), head = el("tr");
+    ["label image", "relation", "mistakes and other findings", "verdict"].forEach(h => head.appendChild(el("th", h)));
+    table.appendChild(head);
+    s.labels.forEach(l => {
+      const tr = el("tr"), first = l.findings[0] || ["", "", ""];
+      tr.dataset.label = l.file;
+      tr.appendChild(el("td", l.file, "wrap"));
+      tr.appendChild(el("td", first[1], first[0]));
+      const rest = el("td");
+      l.findings.slice(1).forEach(([severity, kind]) => {
+        rest.appendChild(el("span", kind, severity));
+        rest.appendChild(document.createTextNode(" "));
+      });
+      tr.appendChild(rest);
+      tr.appendChild(el("td", first[2]));
       table.appendChild(tr);
     });
     body.appendChild(table);

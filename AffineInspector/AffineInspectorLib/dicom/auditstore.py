@@ -6,8 +6,11 @@ Files (README "Audit an archive"):
   size); then the walk (file count and digest); then one line per finished reading task (the series seen in
   it, their files, their records if the series lies in that task alone, the files that gave no slice); then
   ``{"done": UID, "seriesBytes": N}`` once a SeriesInstanceUID's records are in ``series.jsonl`` (N: that
-  file's length then, so a resumed run cuts off records written after the last such line). ``--resume`` redoes only
-  the tasks and series without a line here.
+  file's length then, so a resumed run cuts off records written after the last such line). With ``--labels``
+  also: the label images' digest in the walk line; ``{"labelMatch": ...}`` once they are matched to series
+  (counts, and the findings of those matching none or several); ``{"labelled": UID, ...}`` per finished label
+  check (the series' records with the label findings, written to ``series.jsonl`` in walk order).
+  ``--resume`` redoes only the tasks, label checks and series without a line here.
 * ``series.jsonl``: one strict-JSON record per series, appended and flushed as each is final.
 * ``findings.csv``, ``report.html``: derived from the two above at the end of every run, each written to
   a temporary file in the folder and renamed (a reader never sees half a file).
@@ -22,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import IO, Any, Callable, Iterator, Optional
+from typing import IO, Any, Callable, Iterator, Optional, Tuple
 
 from ..geometry import serialize
 from ..geometry.errors import GeometryError
@@ -34,7 +37,8 @@ REPORT_FILE = "report.html"
 OUTPUT_FILES = (MANIFEST_FILE, SERIES_FILE, FINDINGS_FILE, REPORT_FILE)
 TEMP_PREFIX = ".affine-inspector-tmp-"
 FORMAT = "affine-inspector audit"
-VERSION = 1
+VERSION = 2
+"""2: records have ``labels``, the manifest the label images' lines (an audit of version 1 is not resumed)."""
 
 
 def checkOutputFolder(out: str, *, resume: bool) -> Optional[dict]:
@@ -112,6 +116,10 @@ class JsonLinesWriter:
         self.path = path
         self._stream: IO[str] = open(path, "a", encoding="utf-8")
 
+    def length(self) -> int:
+        """The file's length now: the offset at which the next line starts."""
+        return self._stream.tell()
+
     def append(self, *values: Any) -> int:
         """Append one line per value with a single write, then flush; return the file's length after it."""
         self._stream.write("".join(serialize.dumps(value) + "\n" for value in values))
@@ -133,6 +141,26 @@ def readJsonLines(path: str) -> Iterator[dict]:
             if not line.endswith("\n"):
                 return  # torn by a kill during the write: that work is redone
             yield json.loads(line)
+
+
+def readJsonLinesWithOffsets(path: str) -> Iterator[Tuple[int, dict]]:
+    """``(byte offset, object)`` of each whole line of a JSON-lines file (as :func:`readJsonLines`)."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as stream:
+        offset = 0
+        for line in stream:
+            if not line.endswith(b"\n"):
+                return
+            yield offset, json.loads(line)
+            offset += len(line)
+
+
+def readLineAt(path: str, offset: int) -> dict:
+    """The object of the JSON line starting at byte ``offset`` (one an offset above pointed at)."""
+    with open(path, "rb") as stream:
+        stream.seek(offset)
+        return dict(json.loads(stream.readline()))
 
 
 def wholeLinesLength(path: str) -> int:

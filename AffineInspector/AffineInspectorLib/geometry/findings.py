@@ -70,6 +70,10 @@ class Kind(_StrEnum):
     tiltCorrectedGrid = "tilt-corrected-grid"
     headerApproximatesStack = "header-approximates-stack"
     contentHeaderDisagree = "content-header-disagree"
+    # Label images of ``audit --labels``: matched to no series or to several, or not comparable with theirs.
+    unmatchedLabel = "unmatchedLabel"
+    ambiguousLabel = "ambiguousLabel"
+    labelNotChecked = "labelNotChecked"
 
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
