@@ -297,3 +297,18 @@ def test_synthetic_archive_defects_show_with_few_slices(tmp_path, seed):
     found = {series.seriesInstanceUID: series for series in inspectPaths([archive.root]).series}
     for expected in archive.series:
         assert {finding.kind.value for finding in found[expected.seriesInstanceUID].findings} == expected.kinds
+
+
+def test_classic_and_enhanced_copies_get_the_split_warning_as_in_inspect(tmp_path):
+    """One SeriesInstanceUID holding classic and enhanced copies: two series, each with inspect's seriesSplit."""
+    from fourddata import FourDSpec, writeClassic, writeEnhanced
+
+    spec = FourDSpec(positions=6, volumes=1)
+    writeClassic(spec, str(tmp_path / "in" / "classic"))
+    writeEnhanced(spec, str(tmp_path / "in" / "enhanced"))
+    out = tmp_path / "out"
+    assert main(["audit", str(tmp_path / "in"), "--out", str(out), "--workers", "1"]) == 0
+    found = records(str(out))
+    assert len(found) == 2
+    for record in found:
+        assert [finding["kind"] for finding in record["findings"]].count("seriesSplit") == 1

@@ -2,10 +2,10 @@
 
 The archive audit (:mod:`.audit`) never walks folders, parses headers, groups or checks slices itself: it
 calls :func:`walk`, :func:`readFiles` and :func:`analyse`, which call the same public functions as
-``inspect`` (:func:`.headers.findFiles`, :func:`.headers.readAll`, :func:`.series.groupBySeries`,
-:func:`.series.analyseSeries`). So every improvement to walking (symlinks, hidden files, FIFOs), to
-reading (per-file isolation of errors), to grouping (classic and enhanced copies, mosaics) and to the
-checks reaches the audit unchanged, and an audited series gives exactly what ``inspect`` gives for it.
+``inspect`` (:func:`.headers.findFiles`, :func:`.headers.readAll`, :func:`.series.analyseGroups`). So every
+improvement to walking (symlinks, hidden files, FIFOs), to reading (per-file isolation of errors), to
+grouping (classic and enhanced copies, mosaics) and to the checks reaches the audit unchanged, and an
+audited series gives exactly what ``inspect`` gives for it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import List, Sequence, Tuple
 from ..geometry.findings import Finding, Tolerances
 from ..geometry.sliceheader import SliceHeader
 from .headers import findFiles, readAll
-from .series import SeriesGeometry, analyseSeries, groupBySeries
+from .series import SeriesGeometry, analyseGroups
 
 
 def walk(roots: Sequence[str]) -> Tuple[List[str], List[Finding]]:
@@ -35,4 +35,4 @@ def analyse(slices: Sequence[SliceHeader], limits: Tolerances) -> List[Tuple[Lis
     ``slices`` must hold every slice of the series they belong to (the audit passes one SeriesInstanceUID's
     slices at a time, in the order the files were found).
     """
-    return [(list(group), analyseSeries(group, limits)) for group in groupBySeries(slices).values()]
+    return analyseGroups(slices, limits)

@@ -107,12 +107,20 @@ def inspectPaths(
         return cancelled["value"]
 
     slices, unreadable = readAll(files, fast=fast, progressCallback=reading)
-    groups = groupBySeries(slices)
-    series = [analyseSeries(group, limits) for group in groups.values()]
-    _reportSplits(groups, series)
+    series = [geometry for _, geometry in analyseGroups(slices, limits)]
     if progressCallback is not None and not cancelled["value"]:
         progressCallback("Done", 1.0)
     return InspectionResult(series=series, unreadableFiles=missing + unreadable, cancelled=cancelled["value"])
+
+
+def analyseGroups(slices: Sequence[SliceHeader], limits: Tolerances) -> List[Tuple[List[SliceHeader], SeriesGeometry]]:
+    """Group ``slices`` into series (:func:`groupBySeries`), analyse each and report the splits: what ``inspect``
+    and the archive audit both do with slices; ``(each group's slices, its geometry)`` in order of first
+    appearance."""
+    groups = groupBySeries(slices)
+    series = [analyseSeries(group, limits) for group in groups.values()]
+    _reportSplits(groups, series)
+    return [(list(group), geometry) for group, geometry in zip(groups.values(), series)]
 
 
 SeriesKey = Tuple[str, str]
