@@ -182,3 +182,34 @@ def daskCluster(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def window(qtApplication, dicomRoot):
+    """The standalone window on a new scene; errors it would show in a message box are collected in
+    ``window.errors`` as ``(message, details)`` instead."""
+    from AffineInspectorLib.ui.qtcompat import qt
+    from AffineInspectorLib.ui.window import MainWindow
+
+    errors = []
+    main = MainWindow(reportError=lambda message, details: errors.append((message, details)))
+    main.errors = errors
+    yield main
+    main.close()
+    qt.QApplication.processEvents()
+
+
+@pytest.fixture()
+def host():
+    """A standalone host (slicer-core) of its own; slicer.mrmlScene is left alone."""
+    from AffineInspectorLib.mrml.host import StandaloneHost
+
+    return StandaloneHost(setGlobalScene=False)
+
+
+@pytest.fixture()
+def logic(host):
+    """The logic on :func:`host`'s scene, with the host as DICOM source."""
+    from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+
+    return VolumeGeometryLogic(host.scene, host)

@@ -17,7 +17,6 @@ from test_align import LPS_TO_RAS, dicomFiles, drawTruth, regularGrid, saveNIfTI
 
 from AffineInspectorLib.ui import aligntab  # noqa: E402
 from AffineInspectorLib.ui.qtcompat import qt  # noqa: E402
-from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE = "dcm_qa_ct_GE"
 
@@ -25,16 +24,6 @@ GE = "dcm_qa_ct_GE"
 @pytest.fixture(scope="module")
 def application(qtApplication):
     return qtApplication
-
-
-@pytest.fixture
-def window(application, dicomRoot):
-    errors = []
-    main = MainWindow(reportError=lambda message, details: errors.append((message, details)))
-    main.errors = errors
-    yield main
-    main.close()
-    qt.QApplication.processEvents()
 
 
 @pytest.fixture(scope="module")

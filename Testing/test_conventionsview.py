@@ -21,7 +21,6 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from AffineInspectorLib.geometry import affines, conventions  # noqa: E402
 from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
 from AffineInspectorLib.ui.qtcompat import qt  # noqa: E402
-from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 HITACHI = "dicom2nifti/hitachi_oblique/001"
 
@@ -29,16 +28,6 @@ HITACHI = "dicom2nifti/hitachi_oblique/001"
 @pytest.fixture(scope="module")
 def application(qtApplication):
     return qtApplication
-
-
-@pytest.fixture
-def window(application, dicomRoot):
-    errors = []
-    main = MainWindow(reportError=lambda message, details: errors.append((message, details)))
-    main.errors = errors
-    yield main
-    main.close()
-    qt.QApplication.processEvents()
 
 
 def _choose(view, name):

@@ -37,7 +37,6 @@ from AffineInspectorLib.mrml.nodes import ijkToRAS  # noqa: E402
 from AffineInspectorLib.ui import paneldata  # noqa: E402
 from AffineInspectorLib.ui.panel import UI_FILE  # noqa: E402
 from AffineInspectorLib.ui.qtcompat import childWidgetVariables, loadUI, prop, qt  # noqa: E402
-from AffineInspectorLib.ui.window import MainWindow  # noqa: E402
 
 GE_TILT = "dcm_qa_ct_GE"
 HITACHI = "dicom2nifti/hitachi_oblique"
@@ -47,16 +46,6 @@ GE_NIFTI = "dicom2nifti/ge_anatomical/001_ground_truth.nii.gz"
 @pytest.fixture(scope="module")
 def application(qtApplication):
     return qtApplication
-
-
-@pytest.fixture
-def window(application, dicomRoot):
-    errors = []
-    main = MainWindow(reportError=lambda message, details: errors.append((message, details)))
-    main.errors = errors
-    yield main
-    main.close()
-    qt.QApplication.processEvents()
 
 
 def settle():

@@ -15,8 +15,6 @@ from slicer import util as slicerUtil
 from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.mrml.dicomcheck import K_FILES, K_MOSAIC, K_REVERSED_FRAMES, K_STORED_FRAMES
-from AffineInspectorLib.mrml.host import StandaloneHost
-from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
 from AffineInspectorLib.ui import paneldata
 from conftest import DICOM, case
 from fourddata import FourDSpec, writeClassic, writeEnhanced
@@ -27,16 +25,6 @@ MULTI_FRAME_FILES = [
     "dicom2nifti/philips_enhanced_anatomical/001/IM-0001-0170-0001.dcm",
     "dicom2nifti/siemens_multiframe_anatomical/001/IM-0001-0001-0001.dcm",
 ]
-
-
-@pytest.fixture()
-def host():
-    return StandaloneHost(setGlobalScene=False)
-
-
-@pytest.fixture()
-def logic(host):
-    return VolumeGeometryLogic(host.scene, host)
 
 
 def storedFrameOfEachK(node, path: str):

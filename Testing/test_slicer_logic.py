@@ -11,21 +11,9 @@ from slicer import util as slicerUtil
 
 from AffineInspectorLib.geometry import affines
 from AffineInspectorLib.mrml import scenario
-from AffineInspectorLib.mrml.host import StandaloneHost, addAcquisitionTransformIfNeeded
-from AffineInspectorLib.mrml.logic import VolumeGeometryLogic
+from AffineInspectorLib.mrml.host import addAcquisitionTransformIfNeeded
 from AffineInspectorLib.mrml.nodes import ijkToWorld
 from conftest import case, treeDigest
-
-
-@pytest.fixture()
-def host():
-    return StandaloneHost(setGlobalScene=False)
-
-
-@pytest.fixture()
-def logic(host):
-    return VolumeGeometryLogic(host.scene, host)
-
 
 # --------------------------------------------------------------------------- shared real cases
 

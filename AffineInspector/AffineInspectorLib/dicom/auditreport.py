@@ -81,16 +81,8 @@ def _seriesEntries(
     path: str, roots: Sequence[str], labelsFolder: Optional[str]
 ) -> Iterator[Tuple[Tuple[Any, ...], int, Dict[str, Any]]]:
     """``(sort key, byte offset, the page's data)`` of each record of ``series.jsonl``."""
-    if not os.path.exists(path):
-        return
-    with open(path, "rb") as stream:
-        offset = 0
-        for line in stream:
-            if not line.endswith(b"\n"):
-                return
-            record = json.loads(line)
-            yield worstFirst(record), offset, _seriesData(record, roots, labelsFolder)
-            offset += len(line)
+    for offset, record in auditstore.readJsonLinesWithOffsets(path):
+        yield worstFirst(record), offset, _seriesData(record, roots, labelsFolder)
 
 
 def _recordsAt(stream: IO[bytes], offsets: Sequence[int]) -> Iterator[dict]:

@@ -19,7 +19,7 @@ tile.
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from pydicom.dataset import Dataset
 
@@ -59,21 +59,12 @@ def _siemensTiles(info: csa.MosaicInfo, common: SliceHeader) -> List[SliceHeader
         f"slice direction from {info.sliceNormalSource}",
         f"slice spacing {info.sliceSpacing:g} mm from {info.sliceSpacingSource}",
     ) + ((f"slice times from {info.sliceTimesSource}",) if info.sliceTimesSource else ())
-    record = MosaicFile(
-        file=common.file,
-        vendor=vendor,
-        numberOfTiles=slices.numberOfImages,
-        tilesAcross=slices.tilesAcross,
-        tilesDown=slices.tilesDown,
-        tileRows=slices.tileRows,
-        tileColumns=slices.tileColumns,
-        mosaicRows=info.mosaicRows or 0,
-        mosaicColumns=info.mosaicColumns or 0,
-        position=info.imagePosition,
-        orientation=info.orientation,
-        pixelSpacing=info.pixelSpacing,
-        sources=sources,
-        notes=tuple(info.notes),
+    record = _placedRecord(
+        common,
+        vendor,
+        info,
+        slices,
+        sources,
         sliceOrder="" if order is SliceOrderCode.UNKNOWN else order.value,
         sliceTimesMs=tuple(info.sliceTimesMs or ()),
         protocolOrder=check[0] if check else "",
@@ -88,7 +79,24 @@ def _uihTiles(info: uih.UIHGridInfo, common: SliceHeader) -> List[SliceHeader]:
     if problem:
         return _unplaced(common, _record(common, vendor, info, problem))
     slices = info.slices()
-    record = MosaicFile(
+    sources = (
+        f"number of tiles from {uih.NUMBER_OF_SLICES_TAG} MR Number Of Slice In Volume",
+        f"tile positions from the ImagePositionPatient of each {uih.VFRAME_SEQUENCE_TAG} MR VFrame Sequence item",
+    )
+    return _tileHeaders(common, _placedRecord(common, vendor, info, slices, sources), slices)
+
+
+def _placedRecord(
+    common: SliceHeader,
+    vendor: str,
+    info: Union[csa.MosaicInfo, uih.UIHGridInfo],
+    slices: MosaicSlices,
+    sources: Tuple[str, ...],
+    **details: Any,
+) -> MosaicFile:
+    """The :class:`MosaicFile` of a file whose tiles are placed: the tiling, the file's geometry, where each
+    value came from, and vendor ``details`` (Siemens: slice order and times, the protocol's check)."""
+    return MosaicFile(
         file=common.file,
         vendor=vendor,
         numberOfTiles=slices.numberOfImages,
@@ -101,13 +109,10 @@ def _uihTiles(info: uih.UIHGridInfo, common: SliceHeader) -> List[SliceHeader]:
         position=info.imagePosition,
         orientation=info.orientation,
         pixelSpacing=info.pixelSpacing,
-        sources=(
-            f"number of tiles from {uih.NUMBER_OF_SLICES_TAG} MR Number Of Slice In Volume",
-            f"tile positions from the ImagePositionPatient of each {uih.VFRAME_SEQUENCE_TAG} MR VFrame Sequence item",
-        ),
+        sources=sources,
         notes=tuple(info.notes),
+        **details,
     )
-    return _tileHeaders(common, record, slices)
 
 
 def _tileHeaders(common: SliceHeader, record: MosaicFile, slices: MosaicSlices) -> List[SliceHeader]:
