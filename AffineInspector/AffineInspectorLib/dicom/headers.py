@@ -18,11 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
-
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.filereader import read_partial
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..geometry.findings import INFO, WARNING, Finding, Kind, Severity
 from ..geometry.progress import ProgressCallback
@@ -37,7 +33,9 @@ from ..geometry.sliceheader import (
     setGeometry,
 )
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
-from .mosaics import mosaicSlices
+
+if TYPE_CHECKING:  # pydicom (and tqdm, which it imports when installed) only once a file needs it
+    from pydicom.dataset import Dataset
 
 
 class UnreadableFileError(Exception):
@@ -106,6 +104,8 @@ def readDatasetWithPydicom(path: str) -> Dataset:
     A file without the 128-byte preamble and ``DICM`` prefix is accepted only
     if pydicom, forced, finds a SOP Class UID in it (old ACR-NEMA-style files).
     """
+    import pydicom  # here, not at module level: a series the fast reader reads whole never imports it
+
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except pydicom.errors.InvalidDicomError:
@@ -162,6 +162,8 @@ def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
 
 def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
     """Byte offset where PixelData's value ends, from pydicom's element header (the value is not read)."""
+    from pydicom.filereader import read_partial
+
     found: Dict[str, Any] = {}
 
     def atPixelData(tag: int, vr: Optional[str], length: int) -> bool:
@@ -187,6 +189,8 @@ def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
 
 def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
     """Return one :class:`SliceHeader` per frame of ``dataset`` (read from ``path``)."""
+    from .mosaics import mosaicSlices  # imports pydicom
+
     common = SliceHeader(
         file=path,
         seriesInstanceUID=str(dataset.get("SeriesInstanceUID", "") or ""),
