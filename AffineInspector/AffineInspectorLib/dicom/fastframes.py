@@ -41,6 +41,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from ..geometry.sliceheader import (
+    GeometryCache,
     SliceHeader,
     firstItem,
     joinedValues,
@@ -90,6 +91,7 @@ def framesFromGroups(
     # Each frame's header starts as a copy of the common one's attributes (what dataclasses.replace gives,
     # without running __init__ over 33 fields: a third of the cost of a frame).
     state = common.__dict__
+    validated: GeometryCache = {}  # the items live as long as this call: shared ones are validated once
     headers = []
     newHeader = object.__new__
     for frameIndex in range(common.numberOfFrames):
@@ -107,7 +109,7 @@ def framesFromGroups(
         measures = groups["PixelMeasuresSequence"]
         if position is None and orientation is None and not perFrame:
             position = orientation = measures = classicSource  # classic multi-frame
-        setGeometry(header, position, orientation, measures)
+        setGeometry(header, position, orientation, measures, cache=validated)
         if measures is not None:
             header.sliceThickness = optionalFloat(measures.get("SliceThickness")) or header.sliceThickness
             header.spacingBetweenSlices = (
