@@ -379,7 +379,7 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def _plotVisible(self) -> bool:
         """Whether the step and tilt plot's tab (Slices) is the one shown."""
-        return self.ui.detailTabs.currentIndex() == _TABS["slices"]
+        return prop(self.ui.detailTabs, "currentIndex") == _TABS["slices"]
 
     def _onTabChanged(self, index: int = 0) -> None:
         """The Slices tab shown: draw the selected volume's plot if its analysis left it pending."""
