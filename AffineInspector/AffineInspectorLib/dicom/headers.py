@@ -82,20 +82,17 @@ def readSliceHeaders(path: str, *, fast: bool = True) -> List[SliceHeader]:
     UnreadableFileError
         The file is not DICOM, is damaged or truncated, or holds no image.
     """
+    frames = None
     if fast:
         header = readSliceHeaderFast(path)
         if header is not None:
             return [header]
-        frames = readFramesFast(path)  # enhanced multi-frame: per-frame groups from raw bytes
-        if frames is not None:
-            try:
-                return slicesFromDataset(frames.dataset, path, perFrame=frames.perFrame)
-            except Exception:  # noqa: BLE001  a value pydicom cannot decode: its own path below reports it
-                pass
-    dataset = readDatasetWithPydicom(path)
+        frames = readFramesFast(path)  # enhanced multi-frame: per-frame groups from raw bytes (image checked)
+    dataset = frames.dataset if frames is not None else readDatasetWithPydicom(path)
     try:
-        _checkIsImage(dataset, path)
-        return slicesFromDataset(dataset, path)
+        if frames is None:
+            _checkIsImage(dataset, path)
+        return slicesFromDataset(dataset, path, perFrame=frames.perFrame if frames is not None else None)
     except UnreadableFileError:
         raise
     except Exception as error:  # pydicom decodes lazily: bad values surface here
