@@ -34,8 +34,11 @@ lint: $(BIN)/affine-inspector
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# In one process (scan, JSON, multi-frame), then whole commands against their peers, then the panel's first analysis.
 bench: $(BIN)/affine-inspector
 	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_panel.py
 
 bench-panel: $(BIN)/affine-inspector
 	$(BIN)/python benchmarks/bench_panel.py

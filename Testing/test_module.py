@@ -203,6 +203,7 @@ def test_plot_package_is_installed_only_when_the_user_accepts(widget, monkeypatc
     monkeypatch.setattr(paneldataModule, "stepTiltPlotPNG", withoutMatplotlib)
     (volume,) = [node for node in loadDICOMFolder(case("dcm_qa_ct_GE")) if node.IsA("vtkMRMLVolumeNode")]
     widget.enter()
+    widget.panel.showTab("slices")  # the plot is drawn when its tab shows
     label = widget.panel.ui.slicePlotLabel
     assert 'href="install"' in prop(label, "text")
 

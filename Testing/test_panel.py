@@ -222,6 +222,24 @@ def test_slice_table_flags_the_right_slices(window):
     assert findings[0].startswith("ERROR") and any("gantryTilt" in line for line in findings)
 
 
+def test_plot_is_drawn_when_its_tab_shows(window):
+    """Selected while another tab shows, a volume's step and tilt plot waits (matplotlib's first import costs more
+    than the cross-check); showing the Slices tab draws it; selected with that tab shown, it is drawn at once."""
+    (ct,) = window.open([case(GE_TILT)])
+    panel = window.panel
+    label = panel.ui.slicePlotLabel
+    panel.showTab("geometry")
+    panel._analyses.clear()
+    panel.selectVolume(ct.GetID())
+    analysis = panel.analysis(ct.GetID())
+    assert analysis.plotPending and not analysis.plotPNG and prop(label, "pixmap").isNull()
+    panel.showTab("slices")
+    assert not analysis.plotPending and analysis.plotPNG and not prop(label, "pixmap").isNull()
+    panel._analyses.clear()
+    panel.selectVolume(ct.GetID())
+    assert not panel.analysis(ct.GetID()).plotPending and panel.analysis(ct.GetID()).plotPNG
+
+
 def test_cancelling_the_dicom_reading_caches_nothing(window):
     (ct,) = window.host.loadDICOM([case(GE_TILT)])
     settle()

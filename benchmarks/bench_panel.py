@@ -9,6 +9,11 @@ repository (AFFINE_INSPECTOR_BENCH_CACHE, default
 ~/.cache/affine-inspector-bench), loaded as Slicer's DICOM plugin loads it;
 49 small volumes made in memory.
 
+First analysis: selecting the series for the first time in the session (its headers read, checked, the table
+filled; the step/tilt plot drawn when the Slices tab shows), against the same selection with the cache dropped
+(median of 3), CPU and wall seconds; target first <= 1.5x warm. Then, with the plot: the first showing of the
+Slices tab imports matplotlib.
+
 Printed (median of rounds, milliseconds, widgets painted each time):
   refresh        panel.refresh(): volume table, reference list, the selected
                  volume's matrices, slice table, findings and plot
@@ -46,6 +51,7 @@ SLICES = 3000
 OTHER_VOLUMES = 49
 ROUNDS = 15
 TARGET_MS = 100.0
+FIRST_TARGET = 1.5  # the first analysis of a session, at most this many times the same analysis warm
 
 
 def ensureSeries() -> str:
@@ -81,6 +87,18 @@ def timed(action, rounds: int = ROUNDS) -> float:
     return 1000 * statistics.median(times)
 
 
+def cpuAndWall(action) -> tuple:
+    """(CPU seconds of this process, wall seconds) of ``action()`` followed by a paint."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    action()
+    qt.QApplication.processEvents()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def medianOf(pairs) -> tuple:
+    return statistics.median(pair[0] for pair in pairs), statistics.median(pair[1] for pair in pairs)
+
+
 def qtableWidgetFill(table, rows) -> None:
     table.setRowCount(0)
     table.setRowCount(len(rows))
@@ -100,9 +118,17 @@ def main() -> int:
     addSmallVolumes(window.host.scene, OTHER_VOLUMES)
     panel = window.panel
     panel.refresh()
-    start = time.perf_counter()
-    panel.selectVolume(big.GetID())  # reads the 3,000 headers once: the analysis that gets cached
-    analysisSeconds = time.perf_counter() - start
+    panel.showTab("geometry")  # the tab a new panel shows
+    first = cpuAndWall(lambda: panel.selectVolume(big.GetID()))  # reads the 3,000 headers: the analysis cached
+    firstPlot = cpuAndWall(lambda: panel.showTab("slices"))  # draws the plot: matplotlib's first import
+    panel.showTab("geometry")
+
+    def warmAnalysis():
+        panel._analyses.pop(big.GetID(), None)
+        panel.selectVolume(big.GetID())
+
+    warm = medianOf([cpuAndWall(warmAnalysis) for _ in range(3)])
+    warmPlot = medianOf([cpuAndWall(lambda: (warmAnalysis(), panel.showTab("slices"), panel.showTab("geometry")))])
     analysis = panel.analysis(big.GetID())
     assert len(panel.volumeNodeIDs()) == OTHER_VOLUMES + 1
     assert panel.sliceModel.rowCount() == SLICES and analysis is not None
@@ -132,9 +158,18 @@ def main() -> int:
     widgetMs = timed(lambda: qtableWidgetFill(table, analysis.sliceTable.rows), rounds=5)
 
     print(f"Scene: {len(panel.volumeNodeIDs())} volumes; selected: {SLICES}-slice series ({flagged} rows flagged)")
+    print(f"  load with Slicer's reader (vtkITK): {loadSeconds:.1f} s")
+    print("First analysis of the session against the same analysis again (cache dropped), CPU s / wall s:")
+    ratio = first[0] / warm[0]
+    verdict = "met" if ratio <= FIRST_TARGET else "MISSED"
     print(
-        f"  load with Slicer's reader (vtkITK): {loadSeconds:.1f} s; analysis (reads {SLICES} headers, cached "
-        f"afterwards): {analysisSeconds * 1000:.0f} ms"
+        f"  selection (Geometry tab)   first {first[0]:.3f} / {first[1]:.3f}   warm {warm[0]:.3f} / {warm[1]:.3f}   "
+        f"first/warm {ratio:.2f}x (target <= {FIRST_TARGET}x: {verdict})"
+    )
+    print(
+        f"  + Slices tab (the plot)    first {first[0] + firstPlot[0]:.3f} / {first[1] + firstPlot[1]:.3f}   "
+        f"warm {warmPlot[0]:.3f} / {warmPlot[1]:.3f}   first/warm {(first[0] + firstPlot[0]) / warmPlot[0]:.2f}x "
+        f"(matplotlib's first import and figure: {firstPlot[0]:.3f} s CPU)"
     )
     verdict = "met" if refreshMs < TARGET_MS else "MISSED"
     print(f"  refresh        {refreshMs:7.1f} ms   target < {TARGET_MS:.0f} ms: {verdict}")
@@ -144,7 +179,7 @@ def main() -> int:
     print(f"  uncached       {uncachedMs:7.1f} ms   {uncachedMs / refreshMs:6.1f}x")
     print(f"  QTableWidget   {widgetMs:7.1f} ms   {widgetMs / refreshMs:6.1f}x  (slice table alone, 3000 x 9 items)")
     window.close()
-    return 0 if refreshMs < TARGET_MS else 1
+    return 0 if refreshMs < TARGET_MS and ratio <= FIRST_TARGET else 1
 
 
 if __name__ == "__main__":

@@ -6,28 +6,58 @@ error (one line says so; ``--debug`` shows the traceback). No traceback without 
 stdout (``| head``) ends the command quietly.
 
 Each command is a module with ``NAME``, ``addParser(commands, parents)`` and ``run(arguments) -> int``;
-a new command is a new module and one entry in :data:`COMMANDS`. Commands import heavy libraries
-(slicer-core, Qt) only when they run.
+a new command is a new module and one entry in :data:`COMMANDS`. Only the command named on the command line
+is imported (all of them for the top-level ``--help`` or a name that is no command): start-up is most of what
+a short ``inspect`` costs, and the other commands' modules bring numpy, nibabel, SimpleITK or slicer-core.
+Commands import heavy libraries (slicer-core, Qt) only when they run.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
+from types import ModuleType
 from typing import List, Optional
 
 from ..geometry.errors import GeometryError
-from . import affinecmd, aligncmd, auditcmd, comparecmd, guicmd, inspectcmd, resamplecmd, samplecmd
 from .exitcodes import ExitCode, UsageError
 
-COMMANDS = (inspectcmd, affinecmd, aligncmd, auditcmd, comparecmd, resamplecmd, guicmd, samplecmd)
+COMMANDS = {
+    "inspect": "inspectcmd",
+    "affine": "affinecmd",
+    "align": "aligncmd",
+    "audit": "auditcmd",
+    "compare": "comparecmd",
+    "resample": "resamplecmd",
+    "gui": "guicmd",
+    "sample": "samplecmd",
+}
+"""Command name -> its module in this package, in the order ``--help`` lists them."""
 PROGRAM = "affine-inspector"
 ISSUES_URL = "https://github.com/affine-inspector/SlicerAffineInspector/issues"
 
 
-def buildParser() -> argparse.ArgumentParser:
+def commandModule(name: str) -> ModuleType:
+    """The module of command ``name`` (imported on first use)."""
+    return importlib.import_module(f".{COMMANDS[name]}", __package__)
+
+
+def _commandIn(argv: List[str]) -> Optional[str]:
+    """The command named in ``argv`` (the first argument that is not an option), if it is one; else None."""
+    for argument in argv:
+        if argument == "--":
+            return None
+        if not argument.startswith("-"):
+            return argument if argument in COMMANDS else None
+    return None
+
+
+def buildParser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command it names (when it names one) is imported and added."""
+    chosen = _commandIn(list(sys.argv[1:] if argv is None else argv))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     parser = argparse.ArgumentParser(
@@ -37,14 +67,14 @@ def buildParser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for command in COMMANDS:
-        command.addParser(commands, [common])
+    for name in COMMANDS if chosen is None else (chosen,):
+        commandModule(name).addParser(commands, [common])
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one command; return its exit status (never raises, never prints a traceback without ``--debug``)."""
-    parser = buildParser()
+    parser = buildParser(argv)
     try:
         arguments = parser.parse_args(argv)
     except SystemExit as exit:  # argparse: 2 for usage, 0 for --help

@@ -8,7 +8,6 @@ from typing import List, Sequence
 
 from ..geometry.errors import GeometryError
 from . import common
-from .slicerhost import hostAndLogic
 
 NAME = "resample"
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -24,6 +23,9 @@ def addParser(
     parser.add_argument("--output", required=True, metavar="OUT", help="new file: .nrrd, .nii, .nii.gz, .mha")
     parser.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
     parser.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
+    parser.add_argument(
+        "--compress", action="store_true", help="compress the output (gzip NRRD / MetaImage; .nii.gz always is)"
+    )
     common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
@@ -31,16 +33,35 @@ def addParser(
 def run(arguments: argparse.Namespace) -> int:
     output = arguments.output
     _refuseOutput(output, (arguments.input, arguments.reference))
-    host, logic = hostAndLogic()
-    volume = host.load(arguments.input, labelmap=arguments.label, regularize=arguments.regularize)
-    reference = host.load(arguments.reference, regularize=arguments.regularize)
-    resampled = logic.resample(volume, reference, interpolation=arguments.interpolation, labelmap=arguments.label)
-    host.saveVolume(resampled, output)
+    interpolation = arguments.interpolation or ("nearest" if arguments.label else "linear")
+    # Two volume files: SimpleITK, no scene (dicom/imageresample.py says what differs). A DICOM series: Slicer's
+    # loading (acquisition transform included) and resampling through every transform, in a scene.
+    from ..dicom.imageresample import directProblem, resampleFile
+
+    if directProblem(arguments.input, arguments.reference, interpolation) is None:
+        resampleFile(
+            arguments.input, arguments.reference, output, interpolation=interpolation, compress=arguments.compress
+        )
+    else:
+        _resampleInScene(arguments, interpolation)
     print(
         f"Wrote {output}: {arguments.input} resampled onto the grid of {arguments.reference} "
-        f"({arguments.interpolation or ('nearest' if arguments.label else 'linear')} interpolation)."
+        f"({interpolation} interpolation)."
     )
     return 0
+
+
+def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> None:
+    """Load both as Slicer does (slicer-core), resample through every transform, write; no display nodes."""
+    from .slicerhost import hostAndLogic
+
+    host, logic = hostAndLogic(displayNodes=False)
+    volume = host.load(arguments.input, labelmap=arguments.label, regularize=arguments.regularize)
+    reference = host.load(arguments.reference, regularize=arguments.regularize)
+    resampled = logic.resample(
+        volume, reference, interpolation=interpolation, labelmap=arguments.label, displayNodes=False
+    )
+    host.saveVolume(resampled, arguments.output, compress=arguments.compress)
 
 
 def _refuseOutput(output: str, inputs: Sequence[str]) -> None:

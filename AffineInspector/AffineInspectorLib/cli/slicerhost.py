@@ -19,8 +19,11 @@ if TYPE_CHECKING:  # for annotations only: slicer-core is imported when a comman
     from ..mrml.logic import VolumeGeometryLogic
 
 
-def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
-    """A :class:`~..mrml.host.StandaloneHost` and a logic on its scene; GeometryError when slicer-core is missing."""
+def hostAndLogic(*, displayNodes: bool = True) -> Tuple[StandaloneHost, VolumeGeometryLogic]:
+    """A :class:`~..mrml.host.StandaloneHost` and a logic on its scene; GeometryError when slicer-core is missing.
+
+    ``displayNodes=False``: volumes loaded from DICOM get no display nodes (nothing is shown: see the host).
+    """
     try:
         from ..mrml.host import StandaloneHost
         from ..mrml.logic import VolumeGeometryLogic
@@ -29,7 +32,7 @@ def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
             f"this command needs Slicer's libraries ({error}); install them with: "
             f"pip install 'affine-inspector[slicer]' (or pip install slicer-core)"
         ) from None
-    host = StandaloneHost()
+    host = StandaloneHost(displayNodes=displayNodes)
     return host, VolumeGeometryLogic(host.scene, host)
 
 

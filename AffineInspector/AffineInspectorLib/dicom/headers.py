@@ -16,13 +16,8 @@ Two ways to read a header, with the same result:
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
-
-import pydicom
-from pydicom.dataset import Dataset
-from pydicom.filereader import read_partial
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..geometry.findings import INFO, WARNING, Finding, Kind, Severity
 from ..geometry.progress import ProgressCallback
@@ -36,8 +31,11 @@ from ..geometry.sliceheader import (
     optionalTriple,
     setGeometry,
 )
+from .fastframes import framesFromGroups, readFramesFast
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
-from .mosaics import mosaicSlices
+
+if TYPE_CHECKING:  # pydicom (and tqdm, which it imports when installed) only once a file needs it
+    from pydicom.dataset import Dataset
 
 
 class UnreadableFileError(Exception):
@@ -84,14 +82,17 @@ def readSliceHeaders(path: str, *, fast: bool = True) -> List[SliceHeader]:
     UnreadableFileError
         The file is not DICOM, is damaged or truncated, or holds no image.
     """
+    frames = None
     if fast:
         header = readSliceHeaderFast(path)
         if header is not None:
             return [header]
-    dataset = readDatasetWithPydicom(path)
+        frames = readFramesFast(path)  # enhanced multi-frame: per-frame groups from raw bytes (image checked)
+    dataset = frames.dataset if frames is not None else readDatasetWithPydicom(path)
     try:
-        _checkIsImage(dataset, path)
-        return slicesFromDataset(dataset, path)
+        if frames is None:
+            _checkIsImage(dataset, path)
+        return slicesFromDataset(dataset, path, perFrame=frames.perFrame if frames is not None else None)
     except UnreadableFileError:
         raise
     except Exception as error:  # pydicom decodes lazily: bad values surface here
@@ -106,6 +107,8 @@ def readDatasetWithPydicom(path: str) -> Dataset:
     A file without the 128-byte preamble and ``DICM`` prefix is accepted only
     if pydicom, forced, finds a SOP Class UID in it (old ACR-NEMA-style files).
     """
+    import pydicom  # here, not at module level: a series the fast reader reads whole never imports it
+
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except pydicom.errors.InvalidDicomError:
@@ -162,6 +165,8 @@ def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
 
 def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
     """Byte offset where PixelData's value ends, from pydicom's element header (the value is not read)."""
+    from pydicom.filereader import read_partial
+
     found: Dict[str, Any] = {}
 
     def atPixelData(tag: int, vr: Optional[str], length: int) -> bool:
@@ -185,8 +190,14 @@ def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
     return elementStart + headerLength + int(found["length"])
 
 
-def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
-    """Return one :class:`SliceHeader` per frame of ``dataset`` (read from ``path``)."""
+def slicesFromDataset(dataset: Dataset, path: str, perFrame: Optional[List[Any]] = None) -> List[SliceHeader]:
+    """Return one :class:`SliceHeader` per frame of ``dataset`` (read from ``path``).
+
+    ``perFrame``: the per-frame functional group items when read apart (:mod:`.fastframes`; ``dataset`` then
+    ends before PerFrameFunctionalGroupsSequence), else they are ``dataset``'s own.
+    """
+    from .mosaics import mosaicSlices  # imports pydicom
+
     common = SliceHeader(
         file=path,
         seriesInstanceUID=str(dataset.get("SeriesInstanceUID", "") or ""),
@@ -217,57 +228,16 @@ def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
     tiles = mosaicSlices(dataset, common)  # Siemens MOSAIC and UIH grid files: one header per tile
     if tiles is not None:
         return tiles
-    if common.numberOfFrames == 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
+    if perFrame is None and common.numberOfFrames == 1 and "PerFrameFunctionalGroupsSequence" not in dataset:
         setGeometry(common, dataset, dataset, dataset)
         return [common]
-    return _framesFromFunctionalGroups(dataset, common)
-
-
-def _framesFromFunctionalGroups(dataset: Dataset, common: SliceHeader) -> List[SliceHeader]:
-    """Slices of an enhanced multi-frame file: per-frame groups first, then shared groups.
-
-    Classic multi-frame files without functional groups (one IPP for all
-    frames) give frames whose position is missing, reported by the checks.
-    """
+    if perFrame is None:
+        perFrame = list(dataset.get("PerFrameFunctionalGroupsSequence") or [])
     shared = firstItem(dataset.get("SharedFunctionalGroupsSequence"))
-    perFrame = list(dataset.get("PerFrameFunctionalGroupsSequence") or [])
-    slices = []
-    for frameIndex in range(common.numberOfFrames):
-        frameGroups = perFrame[frameIndex] if frameIndex < len(perFrame) else None
-        header = dataclasses.replace(common, frame=frameIndex, geometryProblems=[])
-
-        def group(keyword: str, frameGroups: Any = frameGroups) -> Any:
-            item = firstItem(frameGroups.get(keyword)) if frameGroups is not None else None
-            return item if item is not None else firstItem(shared.get(keyword) if shared is not None else None)
-
-        position = group("PlanePositionSequence")
-        orientation = group("PlaneOrientationSequence")
-        measures = group("PixelMeasuresSequence")
-        if position is None and orientation is None and not perFrame:
-            position = orientation = measures = dataset  # classic multi-frame
-        setGeometry(header, position, orientation, measures)
-        if measures is not None:
-            header.sliceThickness = optionalFloat(measures.get("SliceThickness")) or header.sliceThickness
-            header.spacingBetweenSlices = (
-                optionalFloat(measures.get("SpacingBetweenSlices")) or header.spacingBetweenSlices
-            )
-        content = group("FrameContentSequence")
-        if content is not None:
-            header.temporalPosition = optionalInt(content.get("TemporalPositionIndex")) or header.temporalPosition
-        frameType = group("MRImageFrameTypeSequence") or group("CTImageFrameTypeSequence")
-        if frameType is not None and "FrameType" in frameType:
-            header.imageType = joinedValues(frameType.FrameType)
-        echo = group("MREchoSequence")
-        if echo is not None and "EffectiveEchoTime" in echo:
-            header.echoTime = optionalFloat(echo.EffectiveEchoTime)
-        diffusion = group("MRDiffusionSequence")
-        if diffusion is not None:
-            header.diffusionBValue = optionalFloat(diffusion.get("DiffusionBValue"))
-            direction = firstItem(diffusion.get("DiffusionGradientDirectionSequence"))
-            if direction is not None:
-                header.diffusionGradientOrientation = optionalTriple(direction.get("DiffusionGradientOrientation"))
-        slices.append(header)
-    return slices
+    # Enhanced multi-frame files: per-frame groups first, then shared groups (one function for both paths).
+    # Classic multi-frame files without functional groups (one IPP for all frames) give frames whose position is
+    # missing, reported by the checks.
+    return framesFromGroups(common, shared, perFrame, classicSource=dataset)
 
 
 def readAll(

@@ -12,7 +12,6 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
-from pydicom.uid import UID
 
 from ..geometry import affines, checks
 from ..geometry.findings import WARNING, Finding, Kind, Tolerances
@@ -170,6 +169,8 @@ def sopClassName(uid: str) -> str:
     """The SOP class's name from pydicom's dictionary (``"Enhanced MR Image Storage"``), else the UID itself."""
     if not uid:
         return "no SOP Class UID"
+    from pydicom.uid import UID  # pydicom's dictionary, only for a series split by SOP class
+
     name = UID(uid).name
     return f"{name} ({uid})" if name and name != uid else uid
 

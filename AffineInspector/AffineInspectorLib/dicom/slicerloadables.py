@@ -121,6 +121,9 @@ class DICOMTagIndex:
         self._pixelData: Dict[str, bool] = {}
         self._seriesFiles: "OrderedDict[str, List[str]]" = OrderedDict()
         self._instanceFiles: Dict[str, str] = {}
+        # (path, tag key) -> text: the loadables' rules and the acquisition modeling ask for the same values of
+        # every file several times, and decoding a pydicom element costs more than the lookup.
+        self._values: Dict[Tuple[str, int], str] = {}
 
     def insertFiles(
         self, paths: Sequence[str], progressCallback: Optional[ProgressCallback] = None
@@ -160,13 +163,18 @@ class DICOMTagIndex:
         if path not in self._headers:
             self._index(path)
         key = _tagKey(tag)
+        found = self._values.get((path, key))
+        if found is not None:
+            return found
         if key == 0x7FE00010:
             return ""
         dataset = self._headers[path]
         try:
-            return tagValueString(dataset[key]) if key in dataset else ""
+            value = tagValueString(dataset[key]) if key in dataset else ""
         except Exception:  # noqa: BLE001  a value pydicom cannot decode: the database holds no text for it either
-            return ""
+            value = ""
+        self._values[(path, key)] = value
+        return value
 
     def fileValueExists(self, path: str, tag: str) -> bool:
         if path not in self._headers:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable, List, Optional, Sequence, Tuple, cast
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 from .mosaic import MosaicFile
 
@@ -96,50 +96,66 @@ def pixelSpacingOf(header: SliceHeader) -> Tuple[float, float]:
     return header.pixelSpacing
 
 
-def setGeometry(header: SliceHeader, positionSource: Any, orientationSource: Any, measuresSource: Any) -> None:
+GeometryCache = Dict[Tuple[int, str], Tuple[Optional[Tuple[float, ...]], Optional[str]]]
+"""(id of a source, keyword) -> (value, problem): see :func:`setGeometry`."""
+
+
+def setGeometry(
+    header: SliceHeader,
+    positionSource: Any,
+    orientationSource: Any,
+    measuresSource: Any,
+    *,
+    cache: Optional[GeometryCache] = None,
+) -> None:
     """Validate and store IPP, IOP and PixelSpacing, recording each problem in plain words.
 
     Each source is a pydicom Dataset (or functional-group item) holding the attribute, or ``None``.
+    ``cache``: a dict the caller keeps only while every source it passed lives (keys are object ids): each
+    (source, attribute) is validated once. The frames of a multi-frame file share their shared groups' items.
     """
+    found: List[Optional[Tuple[float, ...]]] = []
+    for source, (keyword, count, extraCheck) in zip((positionSource, orientationSource, measuresSource), _GEOMETRY):
+        key = (id(source), keyword)
+        result = cache.get(key) if cache is not None else None
+        if result is None:
+            result = _validVector(source, keyword, count, extraCheck)
+            if cache is not None:
+                cache[key] = result
+        value, problem = result
+        if problem:
+            header.geometryProblems.append(problem)
+        found.append(value)
     # _validVector returns exactly ``count`` values or None; the casts say so to the type checker.
-    header.position = cast(
-        Optional[Tuple[float, float, float]],
-        _validVector(header, positionSource, "ImagePositionPatient", 3, lambda values: None),
-    )
-    header.orientation = _validVector(header, orientationSource, "ImageOrientationPatient", 6, orientationProblem)
-    header.pixelSpacing = cast(
-        Optional[Tuple[float, float]], _validVector(header, measuresSource, "PixelSpacing", 2, spacingProblem)
-    )
+    header.position = cast(Optional[Tuple[float, float, float]], found[0])
+    header.orientation = found[1]
+    header.pixelSpacing = cast(Optional[Tuple[float, float]], found[2])
+
+
+def _noProblem(values: Sequence[float]) -> Optional[str]:
+    return None
 
 
 def _validVector(
-    header: SliceHeader,
-    source: Any,
-    keyword: str,
-    count: int,
-    extraCheck: Callable[[Tuple[float, ...]], Optional[str]],
-) -> Optional[Tuple[float, ...]]:
+    source: Any, keyword: str, count: int, extraCheck: Callable[[Sequence[float]], Optional[str]]
+) -> Tuple[Optional[Tuple[float, ...]], Optional[str]]:
+    """``(count numbers, None)``, or ``(None, why not)``."""
     raw = source.get(keyword) if source is not None else None
     if raw is None or raw == "" or (hasattr(raw, "__len__") and len(raw) == 0):
-        header.geometryProblems.append(f"{keyword} is missing")
-        return None
+        return None, f"{keyword} is missing"
     values = raw if isinstance(raw, (list, tuple)) or hasattr(raw, "__iter__") and not isinstance(raw, str) else [raw]
     try:
         numbers = tuple(float(value) for value in values)
     except (TypeError, ValueError):
-        header.geometryProblems.append(f"{keyword} is not numeric ({_shown(raw)})")
-        return None
+        return None, f"{keyword} is not numeric ({_shown(raw)})"
     if len(numbers) != count:
-        header.geometryProblems.append(f"{keyword} has {len(numbers)} values instead of {count} ({_shown(raw)})")
-        return None
+        return None, f"{keyword} has {len(numbers)} values instead of {count} ({_shown(raw)})"
     if not all(math.isfinite(number) for number in numbers):
-        header.geometryProblems.append(f"{keyword} is not finite ({_shown(raw)})")
-        return None
+        return None, f"{keyword} is not finite ({_shown(raw)})"
     problem = extraCheck(numbers)
     if problem:
-        header.geometryProblems.append(f"{keyword} {problem}")
-        return None
-    return numbers
+        return None, f"{keyword} {problem}"
+    return numbers, None
 
 
 def orientationProblem(values: Sequence[float]) -> Optional[str]:
@@ -161,6 +177,14 @@ def spacingProblem(values: Sequence[float]) -> Optional[str]:
     if min(values) <= 0:
         return f"must be positive ({_shown(values)})"
     return None
+
+
+_GEOMETRY = (
+    ("ImagePositionPatient", 3, _noProblem),
+    ("ImageOrientationPatient", 6, orientationProblem),
+    ("PixelSpacing", 2, spacingProblem),
+)
+"""The three attributes :func:`setGeometry` reads, in order: keyword, number of values, extra check."""
 
 
 def _shown(raw: Any) -> str:

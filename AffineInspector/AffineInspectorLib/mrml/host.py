@@ -33,8 +33,7 @@ from typing import Any, Dict, List, Optional, Protocol, Sequence
 
 import numpy as np
 import slicer
-import vtk
-from vtk.util import numpy_support
+from vtkmodules.util import numpy_support
 
 from ..dicom.headers import findFiles
 from ..dicom.series import InspectionResult, SeriesGeometry
@@ -43,6 +42,7 @@ from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
+from . import vtkclasses as vtk
 from .dicomcheck import NUMBER_OF_VOLUMES_ATTRIBUTE, REPEATED_BY_ATTRIBUTE, VOLUME_ATTRIBUTE
 from .nodes import ijkToRAS, pointsToWorld
 
@@ -52,7 +52,10 @@ VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 class StandaloneHost:
     """A Slicer-like environment on ``slicer-core``: scene, logics, DICOM loading, UID index."""
 
-    def __init__(self, *, setGlobalScene: bool = True) -> None:
+    def __init__(self, *, setGlobalScene: bool = True, displayNodes: bool = True) -> None:
+        """``displayNodes=False``: volumes loaded from DICOM get none (their automatic window/level is computed
+        from every voxel, for a view a command line never shows)."""
+        self.displayNodes = displayNodes
         self.scene = slicer.vtkMRMLScene()
         # As Slicer's application registers them: the volumes logic finds the
         # colour logic (default colour tables for display nodes) through it.
@@ -199,12 +202,13 @@ class StandaloneHost:
         change.SetOutputOrigin(0, 0, 0)
         change.Update()
         image = vtk.vtkImageData()
-        image.DeepCopy(change.GetOutput())
+        image.ShallowCopy(change.GetOutput())  # the voxels are not copied: the pipeline ends here
         className = "vtkMRMLScalarVolumeNode" if grayscale else "vtkMRMLVectorVolumeNode"
         node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
         node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
-        node.CreateDefaultDisplayNodes()
+        if self.displayNodes:
+            node.CreateDefaultDisplayNodes()
         self._setVolumeNodeProperties(node, files)
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
@@ -251,12 +255,16 @@ class StandaloneHost:
             raise GeometryError(f"{path}: no DICOM image series loaded: {reasons}")
         return nodes[0]
 
-    def saveVolume(self, node: Any, path: str) -> None:
-        """Write a volume to NRRD / NIfTI / MetaImage (by extension); never over an existing input file."""
+    def saveVolume(self, node: Any, path: str, *, compress: bool = True) -> None:
+        """Write a volume to NRRD / NIfTI / MetaImage (by extension); never over an existing input file.
+
+        ``compress`` (Slicer's default): gzip NRRD and MetaImage data; ``.nii.gz`` is compressed either way.
+        """
         if not path.lower().endswith(VOLUME_EXTENSIONS):
             raise GeometryError(f"{path}: output must end with one of {', '.join(VOLUME_EXTENSIONS)}")
         storage = slicer.vtkMRMLVolumeArchetypeStorageNode()
         self.scene.AddNode(storage)
+        storage.SetUseCompression(1 if compress else 0)
         storage.SetFileName(path)
         if not storage.WriteData(node):
             raise GeometryError(f"{path}: could not be written")

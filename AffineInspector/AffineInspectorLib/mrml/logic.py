@@ -19,7 +19,6 @@ from typing import Any, List, Optional
 
 import numpy as np
 import slicer
-import vtk
 
 from ..dicom import aligner
 from ..dicom.imagewriters import refuseEmpty
@@ -29,6 +28,7 @@ from ..geometry.alignment import SAME_GRID_TOLERANCE_MM
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Tolerances
 from ..geometry.progress import ProgressCallback
+from . import vtkclasses as vtk
 from .dicomcheck import CrossCheck, DICOMSource, crossCheckVolume, dicomSlices
 from .nodes import (
     VolumeInfo,
@@ -105,6 +105,7 @@ def resampleToReference(
     interpolation: Optional[str] = None,
     outputName: Optional[str] = None,
     labelmap: Optional[bool] = None,
+    displayNodes: bool = True,
 ) -> Any:
     """Resample ``inputNode`` onto ``referenceNode``'s grid into a new node; the input is not modified.
 
@@ -113,7 +114,8 @@ def resampleToReference(
     transforms to world, then through the input's inverse parent transforms and RASToIJK. The output node gets
     the reference's IJKToRAS and is placed under the reference's parent transform, so it overlays the reference
     voxel for voxel (in world space too). ``interpolation`` defaults to nearest for labelmaps (or
-    ``labelmap=True``) and linear otherwise. Voxels outside the input are 0.
+    ``labelmap=True``) and linear otherwise. Voxels outside the input are 0. ``displayNodes=False`` (the command
+    line, which shows nothing): no display nodes, whose automatic window/level reads every voxel.
     """
     isLabel = inputNode.IsA("vtkMRMLLabelMapVolumeNode") if labelmap is None else bool(labelmap)
     interpolation = interpolation or ("nearest" if isLabel else "linear")
@@ -127,7 +129,7 @@ def resampleToReference(
         parentToWorld(inputNode) is not None and parentToWorld(referenceNode) is not None
     ):
         # A matrix: the shared transform (if any) cancels, or every transform is linear.
-        reslice.SetResliceAxes(slicer.util.vtkMatrixFromArray(voxelToVoxelMatrix(referenceNode, inputNode)))
+        reslice.SetResliceAxes(vtk.matrixFromArray(voxelToVoxelMatrix(referenceNode, inputNode)))
     else:
         reslice.SetResliceTransform(referenceIJKToInputIJK(inputNode, referenceNode))
     columns, rows, slices = referenceNode.GetImageData().GetDimensions()
@@ -142,18 +144,19 @@ def resampleToReference(
     }[interpolation]()
     reslice.Update()
     image = vtk.vtkImageData()
-    image.DeepCopy(reslice.GetOutput())
+    image.ShallowCopy(reslice.GetOutput())  # the voxels are not copied: the reslice filter ends here
 
     scene = inputNode.GetScene()
     className = "vtkMRMLLabelMapVolumeNode" if isLabel else inputNode.GetClassName()
     name = scene.GenerateUniqueName(outputName or f"{inputNode.GetName()} resampled to {referenceNode.GetName()}")
     output = scene.AddNewNodeByClass(className, name)
-    output.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(ijkToRAS(referenceNode)))
+    output.SetIJKToRASMatrix(vtk.matrixFromArray(ijkToRAS(referenceNode)))
     output.SetAndObserveImageData(image)
     parent = referenceNode.GetParentTransformNode()
     if parent is not None:
         output.SetAndObserveTransformNodeID(parent.GetID())
-    output.CreateDefaultDisplayNodes()
+    if displayNodes:
+        output.CreateDefaultDisplayNodes()
     return output
 
 
@@ -162,10 +165,10 @@ def referenceIJKToInputIJK(inputNode: Any, referenceNode: Any) -> Any:
     input RAS (inverse of the input's parent transforms) -> input IJK. Linear or not."""
     transform = vtk.vtkGeneralTransform()
     transform.PostMultiply()  # each Concatenate applies after the previous ones, in the order written
-    transform.Concatenate(slicer.util.vtkMatrixFromArray(ijkToRAS(referenceNode)))
+    transform.Concatenate(vtk.matrixFromArray(ijkToRAS(referenceNode)))
     transform.Concatenate(transformToWorld(referenceNode))
     transform.Concatenate(transformFromWorld(inputNode))
-    transform.Concatenate(slicer.util.vtkMatrixFromArray(np.linalg.inv(ijkToRAS(inputNode))))
+    transform.Concatenate(vtk.matrixFromArray(np.linalg.inv(ijkToRAS(inputNode))))
     return transform
 
 

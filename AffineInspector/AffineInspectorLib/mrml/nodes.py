@@ -12,11 +12,10 @@ from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
-import slicer
-import vtk
 
 from ..geometry import affines
 from ..geometry.errors import GeometryError
+from . import vtkclasses as vtk
 
 # --------------------------------------------------------------------------- matrices
 
@@ -25,7 +24,7 @@ def ijkToRAS(volumeNode: Any) -> np.ndarray:
     """The node's own IJKToRAS (4x4, RAS mm), parent transforms not applied."""
     matrix = vtk.vtkMatrix4x4()
     volumeNode.GetIJKToRASMatrix(matrix)
-    return slicer.util.arrayFromVTKMatrix(matrix)
+    return vtk.arrayFromMatrix(matrix)
 
 
 def parentToWorld(node: Any) -> Optional[np.ndarray]:
@@ -40,7 +39,7 @@ def parentToWorld(node: Any) -> Optional[np.ndarray]:
         return None
     matrix = vtk.vtkMatrix4x4()
     parent.GetMatrixTransformToWorld(matrix)
-    return slicer.util.arrayFromVTKMatrix(matrix)
+    return vtk.arrayFromMatrix(matrix)
 
 
 def ijkToWorld(volumeNode: Any) -> np.ndarray:

@@ -147,6 +147,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         ui.resampleButton.clicked.connect(self.onResample)
         self.conventionsView = ConventionsView(ui.detailTabs, self.copyToClipboard)
         ui.slicePlotLabel.linkActivated.connect(self._onPlotLinkActivated)
+        ui.detailTabs.currentChanged.connect(self._onTabChanged)
         self.setStatus("")
 
     def _observeScene(self) -> None:
@@ -379,8 +380,21 @@ class AffineInspectorPanel(VTKObservationMixin):
             tablemodels.paintSeverity(item, severity)
             findingsList.addItem(item)
 
+    def _plotVisible(self) -> bool:
+        """Whether the step and tilt plot's tab (Slices) is the one shown."""
+        return prop(self.ui.detailTabs, "currentIndex") == _TABS["slices"]
+
+    def _onTabChanged(self, index: int = 0) -> None:
+        """The Slices tab shown: draw the selected volume's plot if its analysis left it pending."""
+        nodeID = self.selectedNodeID()
+        analysis = self._analyses.get(nodeID) if nodeID is not None else None
+        if analysis is not None and analysis.plotPending and self._plotVisible():
+            self._showPlot(analysis)
+
     def _showPlot(self, analysis: Optional[analyses.VolumeAnalysis]) -> None:
         label = self.ui.slicePlotLabel
+        if analysis is not None and analysis.plotPending and analysis.check is not None and self._plotVisible():
+            analyses.renderPlot(analysis, analysis.check.dicom)
         if analysis is None or not (analysis.plotPNG or analysis.plotError):
             label.clear()
             return
@@ -474,7 +488,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             )
         self._busy = True
         try:
-            analysis = analyses.analyse(self.logic, node, key, progressCallback)
+            analysis = analyses.analyse(self.logic, node, key, progressCallback, plot=self._plotVisible())
         except Cancelled:
             self.setStatus(
                 _("Reading the DICOM files of {name} was cancelled; select it again to retry.").format(name=info.name)

@@ -1,0 +1,106 @@
+"""Facts about start-up: what each command imports (no timings here; speed is measured by ``make bench``).
+
+Each check runs the command in a fresh interpreter, then lists the modules it left in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from AffineInspectorLib.dicom.synthetic import SeriesSpec, writeSeries
+from conftest import ROOT
+
+# Libraries `inspect` of ordinary single-frame files must not import: each costs start-up time it does not need.
+# pydicom comes only when the fast reader hands a file over to it (and brings tqdm when that is installed).
+NOT_FOR_INSPECT = (
+    "pydicom",
+    "tqdm",
+    "nibabel",
+    "scipy",
+    "SimpleITK",
+    "nrrd",
+    "vtk",
+    "vtkmodules",
+    "slicer",
+    "PySide6",
+    "PythonQt",
+    "matplotlib",
+    "PIL",
+    "dask",
+    "distributed",
+)
+
+
+def _modulesAfter(arguments: list) -> set:
+    """Run ``main(arguments)`` in a new interpreter; the top-level names of the modules it imported."""
+    code = (
+        "import sys, json\n"
+        "from AffineInspectorLib.cli.main import main\n"
+        "import io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    status = main({arguments!r})\n"
+        "sys.stderr.write(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    status, modules = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert status == 0, completed.stderr
+    return set(modules)
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = str(tmp_path_factory.mktemp("startup"))
+    writeSeries(SeriesSpec(numberOfSlices=4), folder)
+    return folder
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_inspect_imports_no_heavy_library(series: str, output: list) -> None:
+    modules = _modulesAfter(["inspect", *output, series])
+    heavy = sorted(name for name in modules if name.split(".")[0] in NOT_FOR_INSPECT)
+    assert heavy == [], heavy
+    assert "numpy" in modules  # the one library it needs (the checks are vectorized)
+
+
+def test_inspect_imports_only_its_own_command(series: str) -> None:
+    commands = {name for name in _modulesAfter(["inspect", series]) if name.startswith("AffineInspectorLib.cli.")}
+    assert commands == {
+        "AffineInspectorLib.cli.main",
+        "AffineInspectorLib.cli.inspectcmd",
+        "AffineInspectorLib.cli.common",
+        "AffineInspectorLib.cli.exitcodes",
+    }
+
+
+def test_inspect_imports_pydicom_when_a_file_needs_it(tmp_path: str) -> None:
+    """A multi-frame file without functional groups goes to pydicom's path: then pydicom is imported (the fact
+    above is about what is avoided, not about what breaks)."""
+    spec = SeriesSpec(numberOfSlices=2)
+    (path, _) = writeSeries(spec, str(tmp_path))
+    import pydicom
+
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = 2
+    dataset.PixelData = dataset.PixelData * 2
+    dataset.save_as(path)
+    assert "pydicom" in _modulesAfter(["inspect", str(tmp_path)])
+
+
+def test_top_level_help_lists_every_command() -> None:
+    from AffineInspectorLib.cli.main import COMMANDS
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "AffineInspectorLib.cli", "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector")),
+    )
+    assert completed.returncode == 0, completed.stderr
+    for name in COMMANDS:
+        assert f"    {name} " in completed.stdout, name
