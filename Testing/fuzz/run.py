@@ -49,7 +49,7 @@ import mutate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLER = os.path.join(HERE, "sampler")
-STACK_SAMPLES, SAMPLE_INTERVAL = 3, 0.3
+STACK_SAMPLES, SAMPLE_INTERVAL = 5, 0.2
 SMOKE_SEED = 20240917
 SLICER_KINDS = ("inspect-slicer", "compare", "compare-reversed", "resample", "gui")
 OUTPUT_SCENARIOS = ("fresh", "fresh", "exists", "companions", "danglingSymlink", "symlinkToFile", "missingFolder")
@@ -573,6 +573,7 @@ def _relative(path: str, caseFolder: str) -> str:
 
 def runCase(config: Config, index: int) -> dict:
     """Generate case ``index``, run its commands and the reader comparison; delete it if nothing failed."""
+    started = time.monotonic()
     manifest = mutate.generateCase(config.seed, index, config.work, mutate.Options(bigFileBytes=config.bigFileBytes))
     caseFolder = os.path.join(config.work, mutate.caseFolderName(index))
     rng = random.Random(f"commands:{config.seed}:{index}")
@@ -585,7 +586,9 @@ def runCase(config: Config, index: int) -> dict:
         hung = hung or run["timedOut"]
         runs.append(run)
     targets = [os.path.join(caseFolder, target) if target else "" for target in manifest["targets"]]
+    readersStarted = time.monotonic()
     answer = {"skipped": "the command line hung on this case"} if hung else readers(config).compare(targets)
+    answer["seconds"] = round(time.monotonic() - readersStarted, 3)
     problems = [(name, detail, run["label"]) for run in runs for name, detail in run["problems"]]
     problems += [(name, detail, "readers") for name, detail in readerProblems(answer)]
     failed = classify.isFailure([(name, detail) for name, detail, _ in problems])
@@ -604,6 +607,7 @@ def runCase(config: Config, index: int) -> dict:
         "readers": answer,
         "problems": problems,
         "failed": failed,
+        "seconds": round(time.monotonic() - started, 3),
     }
 
 
@@ -650,7 +654,22 @@ def summarize(config: Config, cases: List[dict], seconds: float) -> dict:
         "readerSites": _readerSites(cases),
         "readerDisagreements": _disagreements(cases),
         "families": dict(Counter(case["family"] for case in cases)),
+        "secondsByCommand": _secondsByCommand(cases),
     }
+
+
+def _secondsByCommand(cases: List[dict]) -> dict:
+    """Runs and total seconds per command label (and the reader comparison, and whole cases): where time goes."""
+    totals: Dict[str, List[float]] = {}
+    for case in cases:
+        timed = [(run["label"], run.get("seconds")) for run in case["runs"]]
+        timed += [("readers", case["readers"].get("seconds")), ("case", case["seconds"])]
+        for label, seconds in timed:
+            if seconds is not None:
+                entry = totals.setdefault(label, [0, 0.0])
+                entry[0] += 1
+                entry[1] = round(entry[1] + seconds, 3)
+    return {label: {"runs": count, "seconds": seconds} for label, (count, seconds) in sorted(totals.items())}
 
 
 def _example(entry: dict, case: dict, run: dict, name: str) -> None:
@@ -760,6 +779,10 @@ def printSummary(summary: dict, stream=sys.stdout) -> None:
         f"\nseed {summary['seed']}: {summary['cases']} cases, {summary['runs']} command runs, "
         f"{summary['failedCases']} failing cases, {summary['seconds']} s\n\n"
     )
+    timing = ", ".join(
+        f"{label} {entry['runs']}x {entry['seconds']:.0f} s" for label, entry in summary["secondsByCommand"].items()
+    )
+    write(f"time (one process each): {timing}\n\n")
     write(f"{'class':20s} {'runs':>5s} {'cases':>5s}  example (case index: command; what; last line)\n")
     for name, entry in summary["classes"].items():
         example = entry["example"] or {}
@@ -850,7 +873,7 @@ def run(config: Config) -> dict:
         "referencesChanged": referencesChanged,
         "failingCases": [case for case in sorted(cases, key=lambda item: item["index"]) if case["failed"]],
         "passingCases": [
-            {"index": case["index"], "family": case["family"], "problems": case["problems"]}
+            {"index": case["index"], "family": case["family"], "problems": case["problems"], "seconds": case["seconds"]}
             for case in sorted(cases, key=lambda item: item["index"])
             if not case["failed"]
         ],
