@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE := build/sample
 
-.PHONY: demo test lint bench bench-panel screenshots clean
+.PHONY: demo test lint bench bench-panel screenshots fuzz fuzz-smoke clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,16 @@ bench-panel: $(BIN)/affine-inspector
 
 screenshots: $(BIN)/affine-inspector
 	$(BIN)/python Screenshots/makeScreenshots.py
+
+# Fuzz the command line (Testing/fuzz/README.md): make fuzz SEED=7 N=500. Failing cases stay in build/fuzz/seed-SEED.
+SEED ?= 1
+N ?= 200
+fuzz: $(BIN)/affine-inspector
+	$(BIN)/python Testing/fuzz/run.py --seed $(SEED) --count $(N) --jobs 2
+
+# The fixed-seed smoke run (200 cases) that will join `make test` once the fixes land.
+fuzz-smoke: $(BIN)/affine-inspector
+	$(BIN)/python Testing/fuzz/run.py --smoke --jobs 2
 
 clean:
 	rm -rf $(VENV) build
