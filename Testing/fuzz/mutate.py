@@ -33,7 +33,9 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import pydicom
 import rawdicom
+from pydicom.dataelem import RawDataElement
 from pydicom.sequence import Sequence as DicomSequence
+from pydicom.tag import Tag
 
 GENERATOR_VERSION = 1
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -533,6 +535,9 @@ def lengthLie(case: Case) -> None:
     if raw is None:
         case.record("skipped: file no longer parses", file=case.relative(path))
         return
+    if not raw.elements:
+        case.record("skipped: no data set elements", file=case.relative(path))
+        return
     element = _pickElement(case, raw)
     value = raw.data[element.valueStart : element.end]
     variant = case.rng.choice(("delta", "absolute", "absolute", "empty", "odd"))
@@ -608,6 +613,12 @@ def enhancedFrames(case: Case) -> None:
     case.record(variant, file=case.relative(path), frames=len(perFrame))
 
 
+def _setRawText(item, tag: int, text: str) -> None:
+    """Put ``text`` in ``item`` as a raw element: pydicom writes it verbatim (it would refuse '0x10' as DS)."""
+    value = rawdicom.padded(text.encode("latin-1"), b"DS")
+    item._dict[Tag(tag)] = RawDataElement(Tag(tag), "DS", len(value), value, 0, False, True)
+
+
 def _damageFrames(case: Case, dataset, perFrame, variant: str) -> None:
     first = perFrame[0]
     if variant == "emptyPlanePositionFrame1":
@@ -631,7 +642,7 @@ def _damageFrames(case: Case, dataset, perFrame, variant: str) -> None:
     elif variant == "badPositionText":
         frame = case.rng.randrange(len(perFrame))
         if "PlanePositionSequence" in perFrame[frame]:
-            perFrame[frame].PlanePositionSequence[0].ImagePositionPatient = case.rng.choice(GEOMETRY_VALUES[IPP])
+            _setRawText(perFrame[frame].PlanePositionSequence[0], IPP, case.rng.choice(GEOMETRY_VALUES[IPP]))
     elif variant == "zeroPixelSpacing":
         shared = dataset.get("SharedFunctionalGroupsSequence")
         for groups in ([shared[0]] if shared else []) + list(perFrame):

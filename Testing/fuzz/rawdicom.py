@@ -229,9 +229,9 @@ def insertAt(raw: RawFile, offset: int, payload: bytes) -> bytes:
 
 def fixMetaGroupLength(data: bytes) -> bytes:
     """``data`` with (0002,0000) FileMetaInformationGroupLength set to the meta group's actual length."""
-    raw = parse(data)
-    if not raw.meta or raw.meta[0].tag != 0x00020000:
+    meta, _ = _walk(data, 132, explicit=True, metaOnly=True)  # the data set may no longer match the syntax
+    if not meta or meta[0].tag != 0x00020000:
         return data
-    first = raw.meta[0]
-    length = raw.meta[-1].end - first.end
+    first = meta[0]
+    length = meta[-1].end - first.end
     return data[: first.valueStart] + struct.pack("<I", length) + data[first.end :]
