@@ -17,6 +17,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 CLASSES = (
+    "harnessError",
     "hang",
     "signal",
     "crash",

@@ -41,6 +41,7 @@ import stat
 import subprocess
 import sys
 import time
+import traceback
 from collections import Counter, OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -572,6 +573,30 @@ def _relative(path: str, caseFolder: str) -> str:
 
 
 def runCase(config: Config, index: int) -> dict:
+    """:func:`runOneCase`, or a ``harnessError`` case if the fuzzer itself failed (the run goes on)."""
+    try:
+        return runOneCase(config, index)
+    except Exception as error:
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        detail = f"{type(error).__name__}: {error} at {os.path.basename(where.filename)}:{where.lineno}"
+        return {
+            "index": index,
+            "family": "?",
+            "base": "?",
+            "mutations": [],
+            "targets": [],
+            "unprivileged": False,
+            "folder": os.path.join(config.work, mutate.caseFolderName(index)),
+            "regenerate": regenerateCommand(config, index),
+            "runs": [],
+            "readers": {},
+            "problems": [("harnessError", detail[:300], "harness")],
+            "failed": True,
+            "seconds": None,
+        }
+
+
+def runOneCase(config: Config, index: int) -> dict:
     """Generate case ``index``, run its commands and the reader comparison; delete it if nothing failed."""
     started = time.monotonic()
     manifest = mutate.generateCase(config.seed, index, config.work, mutate.Options(bigFileBytes=config.bigFileBytes))
@@ -637,9 +662,9 @@ def summarize(config: Config, cases: List[dict], seconds: float) -> dict:
                 _example(classes[name], case, run, name)
             seen |= names
         for name, detail, source in case["problems"]:
-            if source == "readers" and name not in seen:
+            if source in ("readers", "harness") and name not in seen:
                 classes[name]["runs"] += 1
-                _example(classes[name], case, {"label": "readers", "problems": [(name, detail)]}, name)
+                _example(classes[name], case, {"label": source, "problems": [(name, detail)]}, name)
         for name in seen | {name for name, _, _ in case["problems"]}:
             classes[name]["cases"] += 1
     return {
@@ -663,9 +688,9 @@ def _secondsByCommand(cases: List[dict]) -> dict:
     totals: Dict[str, List[float]] = {}
     for case in cases:
         timed = [(run["label"], run.get("seconds")) for run in case["runs"]]
-        timed += [("readers", case["readers"].get("seconds")), ("case", case["seconds"])]
+        timed += [("readers", case["readers"].get("seconds")), ("case", case.get("seconds"))]
         for label, seconds in timed:
-            if seconds is not None:
+            if seconds is not None:  # a harness error has no timing
                 entry = totals.setdefault(label, [0, 0.0])
                 entry[0] += 1
                 entry[1] = round(entry[1] + seconds, 3)
