@@ -404,6 +404,8 @@ def outputProblems(
                         f"replaced {relative} through the symlink {os.path.relpath(plan.path, plan.folder)}",
                     )
                 )
+            elif before[path][0] == "link":
+                problems.append(("outputReplaced", f"the symlink {relative} was replaced or removed"))
             else:
                 problems.append(("outputReplaced", f"{relative} was there before the run and was replaced or removed"))
         elif path == plan.symlinkTarget:
@@ -564,7 +566,9 @@ def runCommand(config: Config, command: Command, caseFolder: str, manifest: dict
         "output": dataclasses.asdict(command.output) if command.output else None,
         "problems": problems,
         "site": classify.hangSite(outcome.stderr) if outcome.timedOut else classify.crashSite(outcome.stderr),
-        "stderrTail": classify.stderrLines(outcome.stderr)[-6:],
+        "stderrTail": [line[:300] for line in classify.stderrLines(outcome.stderr) if "Extension modules:" not in line][
+            -6:
+        ],
     }
 
 
