@@ -230,8 +230,14 @@ def checkRun(
     wantsJSON: bool,
     failOn: Optional[str] = None,
     mentions: Tuple[str, ...] = (),
+    mentionsWithReason: bool = False,
 ) -> List[Problem]:
-    """The contract problems of one finished run (output checks on files are the harness's)."""
+    """The contract problems of one finished run (output checks on files are the harness's).
+
+    ``mentions``: names of entries the run cannot read; each must appear in
+    the output, and with ``mentionsWithReason`` on a line that also says why
+    (:data:`UNREADABLE_WORDS`): "no DICOM image found in X" does not count.
+    """
     if timedOut:
         return [("hang", "no exit before the timeout (killed)")]
     problems: List[Problem] = []
@@ -251,11 +257,27 @@ def checkRun(
     problems.extend(_exitCodeProblems(exitCode, stdout, stderr, wantsJSON, document, failOn))
     if exitCode in (EXIT_OK, EXIT_UNUSABLE, EXIT_FINDINGS) and not hasTraceback(stderr):
         for name in mentions:
-            if name not in stdout and name not in stderr:
+            if not isMentioned(name, stdout + "\n" + stderr, withReason=mentionsWithReason):
                 problems.append(("silentSkip", f"{name!r} was not read and nothing says so"))
     if exitCode in (EXIT_OK, EXIT_FINDINGS) and stderrLines(stderr) and not hasTraceback(stderr):
         problems.append(("noisyStderr", stderrLines(stderr)[0][:200]))
     return problems
+
+
+UNREADABLE_WORDS = ("permission", "denied", "unreadable", "not readable", "cannot read", "could not read", "access")
+
+
+def isMentioned(name: str, output: str, *, withReason: bool) -> bool:
+    """``name`` appears in ``output`` (with ``withReason``: on a line that also says it could not be read)."""
+    if not withReason:
+        return name in output
+    return any(name in line and any(word in line.lower() for word in UNREADABLE_WORDS) for line in output.splitlines())
+
+
+def ownLines(stdout: str, stderr: str) -> str:
+    """What the tool itself said: stdout and its own ``affine-inspector:`` lines on stderr (not library warnings)."""
+    own = [line for line in stderr.splitlines() if line.startswith("affine-inspector")]
+    return stdout + "\n" + "\n".join(own)
 
 
 def _exitCodeProblems(exitCode, stdout, stderr, wantsJSON, document, failOn) -> List[Problem]:

@@ -413,8 +413,10 @@ def outputProblems(
                 ("symlinkWrite", f"created {relative} through the symlink {os.path.relpath(plan.path, plan.folder)}")
             )
         elif after.get(path, ("",))[0] == "dir" and path not in before and os.path.dirname(path) in before:
-            said = os.path.basename(path) in outcome.stdout + outcome.stderr
-            if not said:
+            said = classify.ownLines(outcome.stdout, outcome.stderr)
+            if not (
+                "creat" in said.lower() and os.path.basename(path) in said
+            ):  # "Wrote new/x.nrrd" is not a word about it
                 problems.append(("folderCreated", f"created the folder {relative} and said nothing"))
     if outcome.exitCode == 0 and plan.mustRefuse:
         problems.append(("exitContract", f"exit 0 although the output ({plan.scenario}) had to be refused"))
@@ -435,7 +437,7 @@ def _zeroOutput(path: str, outcome: Outcome) -> List[classify.Problem]:
         values = SimpleITK.GetArrayFromImage(SimpleITK.ReadImage(path))  # a copy: a view dies with the image
     except RuntimeError as error:
         return [("exitContract", f"exit 0 but the output cannot be read back: {str(error).splitlines()[0][:150]}")]
-    said = (outcome.stdout + outcome.stderr).lower()
+    said = classify.ownLines(outcome.stdout, outcome.stderr).lower()
     if any(word in said for word in ZERO_OUTPUT_WORDS):
         return []
     floating = numpy.issubdtype(values.dtype, numpy.floating)
@@ -548,6 +550,7 @@ def runCommand(config: Config, command: Command, caseFolder: str, manifest: dict
             wantsJSON=command.wantsJSON,
             failOn=command.failOn,
             mentions=tuple(manifest.get("mustMention", ())) if command.label.startswith("inspect") else (),
+            mentionsWithReason=manifest.get("unprivileged", False),
         )
     changed = changedEntries(inputBefore, snapshot(inputs, excluded))
     if changed:

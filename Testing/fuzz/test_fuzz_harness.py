@@ -178,3 +178,10 @@ def test_snapshot_sees_modes_and_does_not_follow_links(tmp_path):
     after = run.snapshot([str(tmp_path)])
     assert run.changedEntries(before, after) == [str(tmp_path / "a")]
     assert after[str(tmp_path / "fifo")][:2] == ("special", stat.S_IFIFO)
+
+
+def test_an_unreadable_entry_must_be_named_with_the_reason():
+    said = "affine-inspector: no DICOM image found in /c/input (0 file(s) looked at and skipped).\n"
+    assert classify.isMentioned("input", said, withReason=False)
+    assert not classify.isMentioned("input", said, withReason=True)
+    assert classify.isMentioned("locked", "/c/input/locked: permission denied; skipped\n", withReason=True)
