@@ -71,6 +71,8 @@ def crashSite(stderr: str) -> Optional[dict]:
         frames = _frames(block.splitlines(), _FRAME)
         exception = _exceptionLine(block)
         lastLine = _lastLine(block)
+        if not any("AffineInspectorLib" in frame["file"] for frame in frames):
+            frames = _framesOfChain(stderr) or frames  # a MemoryError while handling a MemoryError: the first one
     elif "Fatal Python error" in stderr:
         block = stderr[stderr.rindex("Fatal Python error") :]
         current = block.split("Current thread", 1)[-1].split("\n\n", 1)[0]
@@ -89,6 +91,16 @@ def crashSite(stderr: str) -> Optional[dict]:
         "projectSite": _where(project[-1]) if project else None,
         "lastLine": lastLine[:300],
     }
+
+
+def _framesOfChain(stderr: str) -> List[dict]:
+    """The frames of the last traceback in a chain that passes through the project, if any."""
+    blocks = stderr.split("Traceback (most recent call last)")[1:]
+    for block in reversed(blocks):
+        frames = _frames(block.splitlines(), _FRAME)
+        if any("AffineInspectorLib" in frame["file"] for frame in frames):
+            return frames
+    return []
 
 
 _REPEATED = re.compile(r"^\s*\[Previous line repeated (\d+) more times?\]")

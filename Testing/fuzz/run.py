@@ -645,7 +645,7 @@ def runOneCase(config: Config, index: int) -> dict:
 
 def regenerateCommand(config: Config, index: int) -> str:
     return (
-        f"python Testing/fuzz/mutate.py --seed {config.seed} --index {index} --out /tmp/fuzz-repro "
+        f".venv/bin/python Testing/fuzz/mutate.py --seed {config.seed} --index {index} --out /tmp/fuzz-repro "
         f"--big-file-bytes {config.bigFileBytes}"
     )
 

@@ -185,3 +185,16 @@ def test_an_unreadable_entry_must_be_named_with_the_reason():
     assert classify.isMentioned("input", said, withReason=False)
     assert not classify.isMentioned("input", said, withReason=True)
     assert classify.isMentioned("locked", "/c/input/locked: permission denied; skipped\n", withReason=True)
+
+
+def test_a_memory_error_chain_is_named_by_the_project_frame_that_ran_out():
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/x/AffineInspectorLib/headers.py", line 218, in _framesFromFunctionalGroups\n'
+        '  File "/y/lib/python3.11/dataclasses.py", line 1501, in replace\n'
+        "MemoryError\n\nDuring handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "/y/lib/python3.11/logging/__init__.py", line 9, in emit\n'
+        "MemoryError\n"
+    )
+    assert classify.crashSite(text)["projectSite"] == "AffineInspectorLib/headers.py:218 (_framesFromFunctionalGroups)"
