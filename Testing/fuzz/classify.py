@@ -320,7 +320,7 @@ def _exitCodeProblems(exitCode, stdout, stderr, wantsJSON, document, failOn) -> 
 def _worstSeverity(document: dict) -> Optional[str]:
     findings = list(document.get("unreadableFiles") or [])
     for series in document.get("series") or []:
-        findings.extend(series.get("warnings") or [])
+        findings.extend(series.get("findings") or [])  # each series' findings (SeriesGeometry.findings)
     severities = {finding.get("severity") for finding in findings if isinstance(finding, dict)}
     ranked = [severity for severity in SEVERITIES if severity in severities]
     return ranked[0] if ranked else None
