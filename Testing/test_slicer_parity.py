@@ -26,7 +26,7 @@ import slicer
 import slicerenv
 
 from AffineInspectorLib.dicom import synthetic
-from AffineInspectorLib.dicom.headers import findFiles
+from AffineInspectorLib.dicom.walk import findFiles
 from AffineInspectorLib.dicom.slicerloadables import examineForImport
 from AffineInspectorLib.mrml.host import StandaloneHost
 from AffineInspectorLib.mrml.nodes import ijkToRAS

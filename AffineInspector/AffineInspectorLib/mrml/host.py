@@ -36,9 +36,9 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
-from ..dicom.headers import findFiles
 from ..dicom.series import InspectionResult, SeriesGeometry
 from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
+from ..dicom.walk import findFiles
 from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding

@@ -1,0 +1,373 @@
+"""Every bad input gets a clear answer (issue 12): minimal reproducers of what the fuzzer found, one per site.
+
+Each test builds its case in a temporary folder from a shared real series (never modified: the copies are
+damaged) and checks: no exception, the damaged file is named with the reason, the rest of the series is
+analysed, the fast reader and the pydicom path agree, and the inputs are byte-identical afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+
+import pytest
+
+from AffineInspectorLib.dicom.series import inspectPaths
+from AffineInspectorLib.dicom.walk import findFiles
+from AffineInspectorLib.geometry import serialize
+from conftest import case
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz"))
+import mutate  # noqa: E402  the fuzzer's case generator (byte-level edits of real files)
+import rawdicom  # noqa: E402
+import run as fuzzrun  # noqa: E402  its snapshot (hashes without following links or opening FIFOs)
+
+GE = case("dicom2nifti", "ge_anatomical", "001")  # 4 classic slices, explicit VR little endian
+ENHANCED = case("dicom2nifti", "philips_enhanced_anatomical", "001")  # one enhanced file, 8 frames
+
+
+def copySeries(source: str, target) -> str:
+    """A writable copy of a shared series folder (shared files are read-only and stay untouched)."""
+    folder = str(target)
+    os.makedirs(folder, exist_ok=True)
+    for name in sorted(os.listdir(source)):
+        shutil.copyfile(os.path.join(source, name), os.path.join(folder, name))
+    return folder
+
+
+def files(folder: str):
+    """The regular files directly in ``folder``, sorted."""
+    paths = sorted(os.path.join(folder, name) for name in os.listdir(folder))
+    return [path for path in paths if os.path.isfile(path) and not os.path.islink(path)]
+
+
+def rewrite(path: str, edit) -> None:
+    """Apply ``edit(raw) -> bytes`` to the file's bytes (the fuzzer's byte-level walker)."""
+    with open(path, "rb") as stream:
+        raw = rawdicom.parse(stream.read())
+    with open(path, "wb") as stream:
+        stream.write(edit(raw))
+
+
+def bothReaders(paths):
+    """inspectPaths with the fast reader and with pydicom only, as plain JSON; asserts they agree."""
+    fast = serialize.plain(inspectPaths(paths, fast=True))
+    slow = serialize.plain(inspectPaths(paths, fast=False))
+    assert fast == slow
+    return fast
+
+
+def unreadable(document, name: str):
+    return [finding for finding in document["unreadableFiles"] if name in (finding["file"] or "")]
+
+
+@pytest.fixture()
+def series(tmp_path):
+    return copySeries(GE, tmp_path / "series")
+
+
+def unchanged(folder):
+    """Snapshot now; the returned function asserts nothing under ``folder`` changed since."""
+    before = fuzzrun.snapshot([folder])
+    return lambda: fuzzrun.changedEntries(before, fuzzrun.snapshot([folder])) == []
+
+
+# --------------------------------------------------------------------------- reading one file
+
+
+@pytest.mark.parametrize(("depth", "undefined"), [(500, True), (999, True), (10000, False)])
+def test_deeply_nested_private_sequence_costs_only_its_file(series, depth, undefined):
+    """Fuzz: 164 folders lost to RecursionError in fastreader._skipUndefinedSequence (a private SQ ~500 deep)."""
+    damaged = files(series)[1]
+
+    def nest(raw):
+        payload = mutate.nestedSequence(depth, undefined=undefined, explicit=raw.explicit, group=0x0009)
+        return rawdicom.insertAt(raw, raw.insertionOffset(0x0009 << 16), payload)
+
+    rewrite(damaged, nest)
+    check = unchanged(series)
+    document = bothReaders([series])
+    [geometry] = document["series"]
+    if undefined:  # pydicom parses undefined lengths eagerly: too deep to read, that file alone is reported
+        assert len(geometry["files"]) == 3
+        [finding] = unreadable(document, damaged)
+        assert "nested too deeply" in finding["message"]
+    else:  # defined lengths are skipped by length: the file is a slice like the others
+        assert len(geometry["files"]) == 4
+    assert check()
+
+
+def test_number_of_frames_is_checked_against_the_pixel_data_first(series):
+    """Fuzz: NumberOfFrames 2147483647 on a single-frame file never returned (one header per claimed frame)."""
+    damaged = files(series)[0]
+    rewrite(damaged, lambda raw: rawdicom.setValue(raw, mutate.NUMBER_OF_FRAMES, b"2147483647 "))
+    started = time.monotonic()
+    document = bothReaders([series])
+    assert time.monotonic() - started < 5
+    [finding] = unreadable(document, damaged)
+    assert "NumberOfFrames (0028,0008) is 2147483647" in finding["message"]
+    assert "holds at most 1 frames" in finding["message"]
+    assert len(document["series"][0]["files"]) == 3
+
+
+def test_enhanced_file_claiming_two_billion_frames(tmp_path):
+    """Fuzz (enhancedFrames hugeNumberOfFrames): 8 per-frame items, NumberOfFrames 2**31 - 1: a finding."""
+    import pydicom
+
+    folder = copySeries(ENHANCED, tmp_path / "enhanced")
+    [path] = files(folder)
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = 2**31 - 1
+    dataset.save_as(path, enforce_file_format=False)
+    started = time.monotonic()
+    document = bothReaders([folder])
+    assert time.monotonic() - started < 5
+    assert document["series"] == []
+    [finding] = unreadable(document, path)
+    assert "NumberOfFrames (0028,0008) is 2147483647" in finding["message"]
+
+
+@pytest.mark.parametrize("offset", ["atPixelData", "beforePixelData", "inPixelDataHeader"])
+def test_file_cut_at_or_before_its_pixel_data_is_reported(series, offset):
+    """Fuzz: a copy cut at or just before PixelData read as a clean slice, with no finding."""
+    damaged = files(series)[2]
+    with open(damaged, "rb") as stream:
+        raw = rawdicom.parse(stream.read())
+    pixel = raw.find(rawdicom.PIXEL_DATA)
+    cut = {"atPixelData": pixel.start, "beforePixelData": pixel.start - 1, "inPixelDataHeader": pixel.start + 8}
+    with open(damaged, "wb") as stream:
+        stream.write(raw.data[: cut[offset]])
+    document = bothReaders([series])
+    [finding] = unreadable(document, damaged)
+    assert finding["severity"] == "warning"
+    assert "truncated" in finding["message"] or "damaged" in finding["message"]
+    assert len(document["series"][0]["files"]) == 3
+
+
+def test_every_truncation_of_a_file_is_reported(tmp_path):
+    """A copy cut at any element boundary (or inside PixelData) never passes as a slice; both readers agree."""
+    with open(files(GE)[0], "rb") as stream:
+        raw = rawdicom.parse(stream.read())
+    folder = tmp_path / "cuts"
+    folder.mkdir()
+    offsets = mutate.truncationOffsets(raw)
+    for offset in offsets:
+        with open(folder / f"cut-{offset:08d}.dcm", "wb") as stream:
+            stream.write(raw.data[:offset])
+    document = bothReaders([str(folder)])
+    assert document["series"] == []
+    assert len(document["unreadableFiles"]) == len(offsets)
+
+
+def test_zero_filled_file_is_not_walked_to_its_end(series):
+    """Fuzz: a 1 GiB zero-filled file took > 60 s (pydicom force=True walked it); now refused from its first bytes."""
+    big = os.path.join(series, "big.dcm")
+    with open(big, "wb") as stream:
+        stream.truncate(256 * 1024 * 1024)  # sparse: costs no disk
+    started = time.monotonic()
+    document = bothReaders([series])
+    assert time.monotonic() - started < 5
+    [finding] = unreadable(document, big)
+    assert finding["severity"] == "info" and "not a DICOM file" in finding["message"]
+    assert len(document["series"][0]["files"]) == 4
+
+
+def test_acr_nema_files_without_preamble_are_still_read():
+    """The plausible-first-element gate keeps pydicom's own preamble-less test files readable."""
+    import pydicom
+
+    path = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files", "ExplVR_LitEndNoMeta.dcm")
+    result = inspectPaths([path])
+    assert not any("not a DICOM file" in finding.message for finding in result.unreadableFiles)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("1e154\\1e154\\0\\-1e154\\1e154\\0", "ImageOrientationPatient is out of range"),
+        ("1e300\\0\\0\\0\\1e300\\0", "ImageOrientationPatient is out of range"),
+    ],
+)
+def test_huge_finite_orientation_is_missing_geometry_not_a_crash(series, value, words):
+    """Fuzz: 15 folders crashed with LinAlgError in aff2axcodes (IOP components of 1e154)."""
+    damaged = files(series)[0]
+    rewrite(damaged, lambda raw: rawdicom.setValue(raw, mutate.IOP, value.encode()))
+    document = bothReaders([series])
+    [geometry] = document["series"]
+    missing = [finding for finding in geometry["findings"] if finding["kind"] == "missingGeometry"]
+    assert len(missing) == 1 and words in missing[0]["message"]
+    assert geometry["axisCodes"] is not None
+
+
+@pytest.mark.parametrize("value", ["1e300\\1e300\\1e300", "-1e300\\1e300\\0", "1e154\\-1e154\\1e154"])
+def test_huge_position_gives_a_finding_and_a_text_report(series, value, capsys):
+    """Fuzz: 21 folders crashed the text report (IPP 1e300: spacing inf, axis code None, TypeError)."""
+    from AffineInspectorLib.cli.main import main
+
+    rewrite(files(series)[3], lambda raw: rawdicom.setValue(raw, mutate.IPP, value.encode()))
+    assert main(["inspect", series]) == 0
+    text = capsys.readouterr().out
+    assert "ImagePositionPatient is out of range" in text
+    document = bothReaders([series])
+    assert all(value is None or abs(value) < 1e9 for row in document["series"][0]["IJKToLPS"] for value in row)
+
+
+@pytest.mark.parametrize(
+    ("tag", "value", "words"),
+    [
+        (mutate.INSTANCE_NUMBER, "99999999999999999999999", "InstanceNumber (0020,0013) is out of range"),
+        (mutate.SLICE_THICKNESS, "nan", "SliceThickness (0018,0050) is not finite"),
+        (mutate.SLICE_THICKNESS, "1e300", "SliceThickness (0018,0050) is out of range"),
+        (mutate.SPACING_BETWEEN, "-inf", "SpacingBetweenSlices (0018,0088) is not finite"),
+        (0x00181120, "1e300", "GantryDetectorTilt (0018,1120) is out of range"),
+    ],
+)
+def test_unusable_numbers_are_named_not_dropped_silently(series, tag, value, words):
+    damaged = files(series)[1]
+    rewrite(damaged, lambda raw: rawdicom.setValue(raw, tag, value.encode()))
+    document = bothReaders([series])
+    [geometry] = document["series"]
+    invalid = [finding for finding in geometry["findings"] if finding["kind"] == "invalidValue"]
+    assert len(invalid) == 1 and words in invalid[0]["message"] and invalid[0]["file"] == damaged
+    assert len(geometry["files"]) == 4
+
+
+def test_a_bug_met_on_one_file_costs_only_that_file(series, monkeypatch):
+    """Per-file isolation: an unexpected exception reading one file is an internalError finding for it."""
+    from AffineInspectorLib.dicom import headers
+
+    damaged = files(series)[0]
+    original = headers.readSliceHeaders
+
+    def failing(path, *, fast=True):
+        if path == damaged:
+            raise KeyError("a bug")
+        return original(path, fast=fast)
+
+    monkeypatch.setattr(headers, "readSliceHeaders", failing)
+    result = inspectPaths([series])
+    [finding] = result.unreadableFiles
+    assert finding.kind == "internalError" and finding.severity == "error" and finding.file == damaged
+    assert "KeyError" in finding.message and "This is a bug" in finding.message
+    assert len(result.series[0].files) == 3
+
+
+def test_time_budget_turns_a_slow_file_into_a_finding(series, monkeypatch):
+    from AffineInspectorLib.dicom import filechecks, headers
+
+    damaged = files(series)[0]
+    original = headers.readSliceHeaders
+
+    def slow(path, *, fast=True):
+        if path == damaged:
+            time.sleep(5)
+        return original(path, fast=fast)
+
+    monkeypatch.setattr(headers, "readSliceHeaders", slow)
+    monkeypatch.setattr(filechecks, "FILE_SECONDS", 0.2)
+    started = time.monotonic()
+    result = inspectPaths([series])
+    assert time.monotonic() - started < 3
+    [finding] = result.unreadableFiles
+    assert finding.file == damaged and "took longer than 0.2 s" in finding.message
+    assert len(result.series[0].files) == 3
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def test_fifo_device_and_broken_links_are_named_never_opened(series):
+    """Fuzz: a FIFO named x.dcm blocked forever; /dev/zero behind a link never ended."""
+    check = unchanged(series)
+    os.mkfifo(os.path.join(series, "x.dcm"))
+    os.symlink("/dev/zero", os.path.join(series, "zero.dcm"))
+    os.symlink("does-not-exist.dcm", os.path.join(series, "gone.dcm"))
+    os.symlink("self.dcm", os.path.join(series, "self.dcm"))
+    started = time.monotonic()
+    document = bothReaders([series, os.path.join(series, "x.dcm")])
+    assert time.monotonic() - started < 5
+    messages = {os.path.basename(f["file"]): f["message"] for f in document["unreadableFiles"]}
+    assert "not a regular file (a FIFO)" in messages["x.dcm"]
+    assert "not a regular file (a character device)" in messages["zero.dcm"]
+    assert "a link to a missing target (does-not-exist.dcm)" in messages["gone.dcm"]
+    assert "a link that loops" in messages["self.dcm"]
+    assert len(document["series"][0]["files"]) == 4
+    check()
+
+
+def test_directory_links_are_followed_once_and_loops_named(tmp_path):
+    """Fuzz: files behind a directory symlink were silently dropped (the folder reported 0 files)."""
+    outside = copySeries(GE, tmp_path / "outside")
+    top = tmp_path / "top"
+    top.mkdir()
+    os.symlink(outside, top / "linked")
+    os.symlink(".", top / "loop")
+    (top / "a").mkdir()
+    os.symlink("../..", top / "a" / "up")
+    found, findings = findFiles([str(top)])
+    # a/up leads to tmp_path, which holds outside (read there first: "a" < "linked") and top itself again
+    assert found == [str(top / "a" / "up" / "outside" / name) for name in sorted(os.listdir(GE))]
+    skipped = [finding for finding in findings if finding.kind == "skippedPath"]
+    assert sorted(os.path.basename(finding.file) for finding in skipped) == ["linked", "loop", "top"]
+    assert all("read once" in finding.message for finding in skipped)
+    found, findings = findFiles([str(top / "linked")])
+    assert len(found) == 4 and findings == []
+
+
+def test_hidden_entries_are_counted_and_a_hidden_path_given_is_read(series):
+    hidden = os.path.join(series, ".series")
+    os.makedirs(hidden)
+    shutil.copyfile(files(series)[0], os.path.join(series, ".hidden.dcm"))
+    shutil.copyfile(files(series)[0], os.path.join(hidden, "x.dcm"))
+    found, findings = findFiles([series])
+    assert len(found) == 4
+    [finding] = findings
+    assert finding.kind == "skippedPath" and finding.severity == "info"
+    assert "2 hidden entries not read (.hidden.dcm, .series)" in finding.message
+    found, findings = findFiles([hidden])
+    assert found == [os.path.join(hidden, "x.dcm")] and findings == []
+
+
+def test_unreadable_folder_is_named_with_the_reason(series, monkeypatch):
+    """Fuzz (run without CAP_DAC_OVERRIDE): a mode-000 sub-folder was skipped without a word."""
+    locked = os.path.join(series, "locked")
+    os.makedirs(locked)
+    original = os.scandir
+
+    def scandir(path):
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", path)
+        return original(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found, findings = findFiles([series])
+    assert len(found) == 4
+    [finding] = findings
+    assert finding.kind == "unreadableFile" and finding.file == locked
+    assert "folder cannot be read (permission denied)" in finding.message
+
+
+def test_a_tree_deeper_than_the_recursion_limit(series):
+    folder = series
+    for _ in range(1200):
+        folder = os.path.join(folder, "d")
+        os.mkdir(folder)
+    shutil.move(files(series)[0], os.path.join(folder, "deep.dcm"))
+    found, findings = findFiles([series])
+    assert len(found) == 4 and found[-1].endswith("deep.dcm") and findings == []
+
+
+def test_walk_order_is_os_walk_order(tmp_path):
+    """The iterative walk hands files on in os.walk's top-down order (results do not change)."""
+    for relative in ("b/2.dcm", "a/x/1.dcm", "a/0.dcm", "z.dcm", "a/x/y/3.dcm", "c.dcm"):
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    expected = []
+    for root, directories, names in os.walk(tmp_path):
+        directories.sort()
+        expected.extend(os.path.join(root, name) for name in sorted(names))
+    assert findFiles([str(tmp_path)])[0] == expected
+
