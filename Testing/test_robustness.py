@@ -7,6 +7,7 @@ analysed, the fast reader and the pydicom path agree, and the inputs are byte-id
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -294,7 +295,7 @@ def test_fifo_device_and_broken_links_are_named_never_opened(series):
     assert "a link to a missing target (does-not-exist.dcm)" in messages["gone.dcm"]
     assert "a link that loops" in messages["self.dcm"]
     assert len(document["series"][0]["files"]) == 4
-    check()
+    assert check()
 
 
 def test_directory_links_are_followed_once_and_loops_named(tmp_path):
@@ -350,13 +351,16 @@ def test_unreadable_folder_is_named_with_the_reason(series, monkeypatch):
 
 
 def test_a_tree_deeper_than_the_recursion_limit(series):
-    folder = series
-    for _ in range(1200):
-        folder = os.path.join(folder, "d")
-        os.mkdir(folder)
-    shutil.move(files(series)[0], os.path.join(folder, "deep.dcm"))
-    found, findings = findFiles([series])
-    assert len(found) == 4 and found[-1].endswith("deep.dcm") and findings == []
+    top = folder = os.path.join(series, "d")
+    try:
+        for _ in range(1200):
+            os.mkdir(folder)
+            folder = os.path.join(folder, "d")
+        shutil.move(files(series)[0], os.path.join(os.path.dirname(folder), "deep.dcm"))
+        found, findings = findFiles([series])
+        assert len(found) == 4 and found[-1].endswith("deep.dcm") and findings == []
+    finally:
+        mutate.removeTree(top)  # iteratively: pytest's own clean-up of old temporary folders recurses
 
 
 def test_walk_order_is_os_walk_order(tmp_path):
@@ -371,3 +375,50 @@ def test_walk_order_is_os_walk_order(tmp_path):
         expected.extend(os.path.join(root, name) for name in sorted(names))
     assert findFiles([str(tmp_path)])[0] == expected
 
+
+# --------------------------------------------------------------------------- Slicer's native reader
+
+
+def enhancedWithEmptyFirstPosition(folder) -> str:
+    """The enhanced file with frame 1's PlanePositionSequence empty: GDCM kills the process reading it."""
+    import pydicom
+    from pydicom.sequence import Sequence as DicomSequence
+
+    folder = copySeries(ENHANCED, folder)
+    [path] = files(folder)
+    dataset = pydicom.dcmread(path)
+    dataset.PerFrameFunctionalGroupsSequence[0].PlanePositionSequence = DicomSequence([])
+    dataset.save_as(path, enforce_file_format=False)
+    return folder
+
+
+def seriesWithDeepDefinedSequence(folder) -> str:
+    """Every file with a private sequence nested 10,000 deep (defined lengths): GDCM's stack overflows."""
+    folder = copySeries(GE, folder)
+    for path in files(folder):
+        rewrite(
+            path,
+            lambda raw: rawdicom.insertAt(
+                raw,
+                raw.insertionOffset(0x0009 << 16),
+                mutate.nestedSequence(10000, undefined=False, explicit=raw.explicit, group=0x0009),
+            ),
+        )
+    return folder
+
+
+@pytest.mark.parametrize("build", [enhancedWithEmptyFirstPosition, seriesWithDeepDefinedSequence])
+def test_native_reader_crash_is_reported_on_its_series(tmp_path, build, capsys):
+    """Fuzz: SIGABRT / SIGSEGV inside vtkITK/GDCM killed gui, compare, resample and inspect --slicer."""
+    from AffineInspectorLib.cli.main import main
+
+    folder = build(tmp_path / "case")
+    check = unchanged(folder)
+    assert main(["inspect", "--slicer", "--json", folder]) == 0
+    document = json.loads(capsys.readouterr().out)
+    [entry] = document["series"]
+    assert "Slicer's DICOM reader (vtkITK with GDCM/DCMTK) crashed (SIG" in entry["slicer"]["error"]
+    assert main(["compare", folder, GE]) == 1
+    line = capsys.readouterr().err.strip()
+    assert line.count("\n") == 0 and "crashed (SIG" in line and folder in line
+    assert check()

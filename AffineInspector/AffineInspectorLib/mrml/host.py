@@ -6,7 +6,8 @@
   default settings: the same loadables selected
   (:mod:`..dicom.slicerloadables`, a port of the plugin's rules), each read
   by vtkITK's archetype series reader with the GDCM approach (DCMTK as
-  fallback), native orientation and origin, slices reversed into a
+  fallback; in a child process, :mod:`.nativeload`, so that a native crash
+  on a damaged series is a finding on that series), native orientation and origin, slices reversed into a
   right-handed IJK as the plugin does, the ``DICOM.instanceUIDs`` attribute,
   and the acquisition (grid) transform where slice corners leave the grid
   (Slicer's default "Acquisition geometry regularization"; ``regularize=False``
@@ -43,6 +44,7 @@ from ..geometry import crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
+from . import nativeload
 from .dicomcheck import NUMBER_OF_VOLUMES_ATTRIBUTE, REPEATED_BY_ATTRIBUTE, VOLUME_ATTRIBUTE
 from .nodes import ijkToRAS, pointsToWorld
 
@@ -186,24 +188,17 @@ class StandaloneHost:
 
     def _loadFiles(self, files: List[str], name: str, *, grayscale: bool, regularize: bool) -> Any:
         """A new volume node from ``files`` (in the order given) as the scalar-volume plugin's ``load`` makes it."""
-        reader = _readSeries(files, grayscale, "GDCM") or _readSeries(files, grayscale, "DCMTK")
-        if reader is None:
+        loaded = nativeload.readSeries(files, grayscale)  # in a child process: a native crash is a GeometryError
+        if loaded is None:
             raise GeometryError(
                 f"vtkITK could not read {name} ({len(files)} files, first {files[0]}) with the GDCM or "
                 f"the DCMTK approach"
             )
-        # Slicer keeps geometry in the node, not in the image data.
-        change = vtk.vtkImageChangeInformation()
-        change.SetInputConnection(reader.GetOutputPort())
-        change.SetOutputSpacing(1, 1, 1)
-        change.SetOutputOrigin(0, 0, 0)
-        change.Update()
-        image = vtk.vtkImageData()
-        image.DeepCopy(change.GetOutput())
+        image, rasToIJK = loaded  # geometry in the node, not in the image data (spacing 1, origin 0), as Slicer
         className = "vtkMRMLScalarVolumeNode" if grayscale else "vtkMRMLVectorVolumeNode"
         node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
-        node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
+        node.SetRASToIJKMatrix(rasToIJK)
         node.CreateDefaultDisplayNodes()
         self._setVolumeNodeProperties(node, files)
         if regularize:
@@ -234,7 +229,8 @@ class StandaloneHost:
         if not os.path.isfile(path):
             raise GeometryError(f"{path}: no such file")
         name = self.scene.GenerateUniqueName(_stem(path))
-        node = self.volumesLogic.AddArchetypeVolume(path, name, 1 if labelmap else 0)
+        with nativeload.capturedStderr():  # ITK's warnings ("direction matrix coerced") go to --debug only
+            node = self.volumesLogic.AddArchetypeVolume(path, name, 1 if labelmap else 0)
         if node is None or node.GetImageData() is None:
             raise GeometryError(
                 f"{path}: not a volume Slicer's volumes logic can read ({', '.join(VOLUME_EXTENSIONS)})"
@@ -274,30 +270,6 @@ def _stem(path: str) -> str:
         if name.lower().endswith(extension):
             return name[: -len(extension)]
     return name
-
-
-def _readSeries(files: Sequence[str], grayscale: bool, approach: str) -> Any:
-    """vtkITK's archetype series reader over ``files`` as the plugin's ``loadFilesWithSeriesReader``; None if
-    it reports an error."""
-    if grayscale:
-        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
-    elif len(files) > 1:
-        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderSeries()
-    else:
-        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderFile()
-    reader.SetArchetype(files[0])
-    for path in files:
-        reader.AddFileName(path)
-    reader.SetSingleFile(0)
-    reader.SetOutputScalarTypeToNative()
-    reader.SetDesiredCoordinateOrientationToNative()
-    reader.SetUseNativeOriginOn()
-    if approach == "GDCM":
-        reader.SetDICOMImageIOApproachToGDCM()
-    else:
-        reader.SetDICOMImageIOApproachToDCMTK()
-    reader.Update()
-    return reader if reader.GetErrorCode() == vtk.vtkErrorCode.NoError else None
 
 
 class InstanceValues(Protocol):
