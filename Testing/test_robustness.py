@@ -281,11 +281,11 @@ def test_time_budget_turns_a_slow_file_into_a_finding(series, monkeypatch):
 
 def test_fifo_device_and_broken_links_are_named_never_opened(series):
     """Fuzz: a FIFO named x.dcm blocked forever; /dev/zero behind a link never ended."""
-    check = unchanged(series)
     os.mkfifo(os.path.join(series, "x.dcm"))
     os.symlink("/dev/zero", os.path.join(series, "zero.dcm"))
     os.symlink("does-not-exist.dcm", os.path.join(series, "gone.dcm"))
     os.symlink("self.dcm", os.path.join(series, "self.dcm"))
+    check = unchanged(series)
     started = time.monotonic()
     document = bothReaders([series, os.path.join(series, "x.dcm")])
     assert time.monotonic() - started < 5
