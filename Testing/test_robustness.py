@@ -422,3 +422,95 @@ def test_native_reader_crash_is_reported_on_its_series(tmp_path, build, capsys):
     line = capsys.readouterr().err.strip()
     assert line.count("\n") == 0 and "crashed (SIG" in line and folder in line
     assert check()
+
+
+# --------------------------------------------------------------------------- the command line's contract
+
+CLI = os.path.join(os.path.dirname(sys.executable), "affine-inspector")
+
+
+def runCLI(*arguments, stdout=None, **keywords):
+    """The installed command in a subprocess: (exit status, stdout, stderr)."""
+    import subprocess
+
+    process = subprocess.run(
+        [CLI, *arguments],
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        **keywords,
+    )
+    return process.returncode, (process.stdout or b"").decode(), process.stderr.decode()
+
+
+def test_closed_stdout_ends_quietly_with_the_status():
+    """Fuzz: sys.stdout is None when file descriptor 1 is closed: common.write raised AttributeError (exit 70)."""
+    import subprocess
+
+    process = subprocess.run(
+        [CLI, "inspect", case("dcm_qa_ct_GE"), "--json", "--fail-on", "info"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert (process.returncode, process.stderr) == (3, b"")
+
+
+def test_broken_pipe_ends_quietly_with_the_status():
+    import subprocess
+
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        process = subprocess.run(
+            [CLI, "inspect", case("dcm_qa_ct_GE"), "--fail-on", "info"], stdout=writing, stderr=subprocess.PIPE
+        )
+    finally:
+        os.close(writing)
+    assert (process.returncode, process.stderr) == (3, b"")
+
+
+def test_full_disk_on_stdout_is_one_line_exit_1():
+    with open("/dev/full", "wb") as full:
+        status, _, stderr = runCLI("inspect", GE, "--json", stdout=full)
+    assert status == 1
+    assert stderr == "affine-inspector: cannot write the output to stdout (No space left on device).\n"
+
+
+def test_refused_run_prints_exactly_one_line_whatever_the_libraries_say(tmp_path):
+    """pydicom warns about each bad value: on a run that finds nothing, stderr holds our one line only."""
+    folder = copySeries(GE, tmp_path / "bad")
+
+    def implicitSaidCutAtPixels(raw):  # pydicom warns "Expected implicit VR, but found explicit VR"
+        meta = rawdicom.RawFile(raw.data, [], raw.meta, explicit=True)
+        said = rawdicom.fixMetaGroupLength(
+            rawdicom.setValue(meta, mutate.TRANSFER_SYNTAX, b"1.2.840.10008.1.2", vr=b"UI")
+        )
+        cut = raw.find(rawdicom.PIXEL_DATA).start + len(said) - len(raw.data)  # the meta group's length changed
+        return said[:cut]  # and no pixel data: nothing usable
+
+    for path in files(folder):
+        rewrite(path, implicitSaidCutAtPixels)
+    status, stdout, stderr = runCLI("inspect", folder, "--json")
+    assert status == 1 and stderr.count("\n") == 1 and stderr.startswith("affine-inspector: no DICOM image found")
+    assert json.loads(stdout)["series"] == []
+    status, _, stderr = runCLI("inspect", folder, "--debug")
+    assert status == 1 and "UserWarning" in stderr  # the libraries' words are kept for --debug
+
+
+def test_a_bug_on_one_file_gives_the_whole_output_then_exit_70(series, monkeypatch, capsys):
+    from AffineInspectorLib.cli.main import main
+    from AffineInspectorLib.dicom import headers
+
+    damaged = files(series)[0]
+    original = headers.readSliceHeaders
+    monkeypatch.setattr(
+        headers, "readSliceHeaders", lambda path, *, fast=True: [][0] if path == damaged else original(path, fast=fast)
+    )
+    assert main(["inspect", series, "--json"]) == 70
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert len(document["series"][0]["files"]) == 3
+    assert [finding["kind"] for finding in document["unreadableFiles"]] == ["internalError"]
+    assert captured.err.count("\n") == 1 and "internal error: 1 file(s) were left out" in captured.err
+    assert "This is a bug" in captured.err and "Traceback" not in captured.err

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # for annotations only: slicer-core is imported when a comman
 def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
     """A :class:`~..mrml.host.StandaloneHost` and a logic on its scene; GeometryError when slicer-core is missing."""
     try:
+        from ..mrml import nativeload
         from ..mrml.host import StandaloneHost
         from ..mrml.logic import VolumeGeometryLogic
     except ImportError as error:
@@ -29,6 +30,7 @@ def hostAndLogic() -> Tuple[StandaloneHost, VolumeGeometryLogic]:
             f"this command needs Slicer's libraries ({error}); install them with: "
             f"pip install 'affine-inspector[slicer]' (or pip install slicer-core)"
         ) from None
+    nativeload.configure(debug=common.debugRequested())  # VTK/ITK/GDCM messages only with --debug
     host = StandaloneHost()
     return host, VolumeGeometryLogic(host.scene, host)
 

@@ -17,6 +17,7 @@ Two ways to read a header, with the same result:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -41,6 +42,8 @@ from ..geometry.sliceheader import (
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
 from .filechecks import UnreadableFileError, hasDICMPrefix, notDICOM, plausibleFirstElement, readHead, timeBudget
 from .mosaics import mosaicSlices
+
+_log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- reading
 
@@ -330,6 +333,7 @@ def readAll(
         except UnreadableFileError as error:
             findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
         except Exception as error:  # noqa: BLE001  a bug met on one file: that file is reported, the rest is read
+            _log.warning("internal error reading %s", path, exc_info=True)  # the traceback, for --debug
             findings.append(internalErrorFinding(path, error))
     return slices, findings
 
