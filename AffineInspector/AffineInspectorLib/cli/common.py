@@ -8,8 +8,8 @@ import os
 import sys
 from typing import Any, Iterable, List, Optional
 
+from ..dicom.outputs import OutputError
 from ..geometry import serialize
-from ..geometry.errors import GeometryError
 from ..geometry.findings import SEVERITIES, Finding, Kind
 from .exitcodes import ExitCode
 
@@ -50,6 +50,27 @@ def setDebug(debug: bool) -> None:
 
 def debugRequested() -> bool:
     return _state["debug"]
+
+
+def addMkdirOption(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mkdir", action="store_true", help="create the output's folder if it does not exist (else refused)"
+    )
+
+
+def announceFolder(folder: Optional[str], option: str) -> None:
+    """Say on stderr that ``folder`` was created for ``option`` (``--mkdir``): a new folder is never silent."""
+    if folder:
+        note(f"created the folder {folder} for {option}")
+
+
+def note(message: str) -> None:
+    """One line on stderr, ``affine-inspector: message``."""
+    try:
+        sys.stderr.write(f"affine-inspector: {message}\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def write(text: str) -> None:
@@ -94,10 +115,6 @@ def stdoutGone() -> None:
         os.close(devnull)
     except (AttributeError, OSError, ValueError):
         pass
-
-
-class OutputError(GeometryError):
-    """An output (stdout or a file) cannot be written: exit 1 with one line."""
 
 
 def writeJSON(value: Any, indent: Optional[int] = None) -> None:

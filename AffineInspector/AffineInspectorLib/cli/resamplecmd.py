@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-from typing import List, Sequence
+from typing import Any, List, Sequence
 
+from ..dicom.outputs import refuseOutput
 from ..geometry.errors import GeometryError
 from . import common
 from .slicerhost import hostAndLogic
@@ -24,31 +24,62 @@ def addParser(
     parser.add_argument("--output", required=True, metavar="OUT", help="new file: .nrrd, .nii, .nii.gz, .mha")
     parser.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
     parser.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
+    common.addMkdirOption(parser)
     common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     output = arguments.output
-    _refuseOutput(output, (arguments.input, arguments.reference))
+    _refuseOutput(output, (arguments.input, arguments.reference), mkdir=arguments.mkdir)
     host, logic = hostAndLogic()
     volume = host.load(arguments.input, labelmap=arguments.label, regularize=arguments.regularize)
     reference = host.load(arguments.reference, regularize=arguments.regularize)
     resampled = logic.resample(volume, reference, interpolation=arguments.interpolation, labelmap=arguments.label)
-    host.saveVolume(resampled, output)
-    print(
+    _refuseEmptyResult(resampled, volume, arguments)
+    created = host.saveVolume(resampled, output, mkdir=arguments.mkdir)
+    if created:
+        common.write(f"Created the folder {created} (--mkdir).\n")
+    common.write(
         f"Wrote {output}: {arguments.input} resampled onto the grid of {arguments.reference} "
-        f"({arguments.interpolation or ('nearest' if arguments.label else 'linear')} interpolation)."
+        f"({arguments.interpolation or ('nearest' if arguments.label else 'linear')} interpolation).\n"
     )
     return 0
 
 
-def _refuseOutput(output: str, inputs: Sequence[str]) -> None:
-    """GeometryError (exit 1, nothing written) for an output that is not a new file of a volume format."""
-    if not output.lower().endswith(VOLUME_EXTENSIONS):
-        raise GeometryError(f"--output must end with one of {', '.join(VOLUME_EXTENSIONS)}; nothing written")
-    for given in inputs:
-        if os.path.exists(output) and os.path.exists(given) and os.path.samefile(output, given):
-            raise GeometryError(f"--output {output} is an input; choose a new file. Nothing written")
-    if os.path.exists(output):
-        raise GeometryError(f"{output} exists; choose a new file name. Nothing written")
+def _refuseOutput(output: str, inputs: Sequence[str], *, mkdir: bool = False) -> None:
+    """GeometryError (exit 1, nothing written) for an output that is not a new file of a volume format: the one
+    refusal of every output (:func:`..dicom.outputs.refuseOutput`: an existing file or symbolic link, an input,
+    a companion data file in the way (``.mhd`` writes ``.zraw``/``.raw``), a missing folder without ``--mkdir``)."""
+    refuseOutput(output, option="--output", inputs=inputs, extensions=VOLUME_EXTENSIONS, mkdir=mkdir)
+
+
+def _refuseEmptyResult(resampled: Any, volume: Any, arguments: argparse.Namespace) -> None:
+    """GeometryError when every voxel of the result is 0 or NaN, saying why: an unusable input (truncated, NaN:
+    it holds no nonzero finite voxel) or a grid that does not overlap the reference's."""
+    if _hasData(resampled):
+        return
+    if not _hasData(volume):
+        raise GeometryError(
+            f"{arguments.input} holds no nonzero finite voxel (every voxel 0 or NaN: a truncated or damaged file?), "
+            f"so every voxel of {arguments.output} would be 0; nothing written"
+        )
+    raise GeometryError(
+        f"every voxel of {arguments.output} would be 0: {arguments.input} does not overlap the grid of "
+        f"{arguments.reference}; nothing written"
+    )
+
+
+def _hasData(node: Any) -> bool:
+    """Whether the node's image holds a nonzero finite voxel."""
+    import numpy as np
+    from vtk.util import numpy_support
+
+    image = node.GetImageData()
+    scalars = image.GetPointData().GetScalars() if image is not None else None
+    if scalars is None:
+        return False
+    values = numpy_support.vtk_to_numpy(scalars)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return bool(np.any(values))

@@ -37,6 +37,8 @@ import slicer
 import vtk
 from vtk.util import numpy_support
 
+from ..dicom import outputs
+from ..dicom.imagefiles import truncationProblem
 from ..dicom.series import InspectionResult, SeriesGeometry
 from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
 from ..dicom.walk import findFiles
@@ -228,6 +230,9 @@ class StandaloneHost:
         """Load a NRRD, NIfTI or MetaImage file (as Slicer's Add Data); raises GeometryError if it cannot."""
         if not os.path.isfile(path):
             raise GeometryError(f"{path}: no such file")
+        problem = truncationProblem(path)  # ITK would fill the missing voxels with 0 without a word
+        if problem:
+            raise GeometryError(f"{path}: {problem}; not loaded")
         name = self.scene.GenerateUniqueName(_stem(path))
         with nativeload.capturedStderr():  # ITK's warnings ("direction matrix coerced") go to --debug only
             node = self.volumesLogic.AddArchetypeVolume(path, name, 1 if labelmap else 0)
@@ -247,16 +252,27 @@ class StandaloneHost:
             raise GeometryError(f"{path}: no DICOM image series loaded: {reasons}")
         return nodes[0]
 
-    def saveVolume(self, node: Any, path: str) -> None:
-        """Write a volume to NRRD / NIfTI / MetaImage (by extension); never over an existing input file."""
+    def saveVolume(self, node: Any, path: str, *, mkdir: bool = False) -> Optional[str]:
+        """Write a volume to NRRD / NIfTI / MetaImage (by extension) as a new file, with its data file when the
+        format has one (``.mhd`` + ``.zraw``), never replacing anything (:func:`..dicom.outputs.newFiles`).
+
+        Returns the folder created for it (``mkdir``), else None; GeometryError when it cannot be written.
+        """
         if not path.lower().endswith(VOLUME_EXTENSIONS):
             raise GeometryError(f"{path}: output must end with one of {', '.join(VOLUME_EXTENSIONS)}")
         storage = slicer.vtkMRMLVolumeArchetypeStorageNode()
         self.scene.AddNode(storage)
-        storage.SetFileName(path)
-        if not storage.WriteData(node):
-            raise GeometryError(f"{path}: could not be written")
-        self.scene.RemoveNode(storage)
+        try:
+            with outputs.newFiles(path, mkdir=mkdir) as written:
+                storage.SetFileName(written.staged)
+                with nativeload.capturedStderr() as messages:  # ITK's warnings and errors: --debug only
+                    saved = storage.WriteData(node)
+                if not saved:
+                    reason = f" ({messages[-1][:200]})" if messages else ""
+                    raise GeometryError(f"{path}: could not be written{reason}; nothing written")
+        finally:
+            self.scene.RemoveNode(storage)
+        return written.createdFolder
 
 
 def _seriesName(series: SeriesGeometry) -> str:
