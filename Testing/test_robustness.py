@@ -514,3 +514,20 @@ def test_a_bug_on_one_file_gives_the_whole_output_then_exit_70(series, monkeypat
     assert [finding["kind"] for finding in document["unreadableFiles"]] == ["internalError"]
     assert captured.err.count("\n") == 1 and "internal error: 1 file(s) were left out" in captured.err
     assert "This is a bug" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_series_slicers_plugin_cannot_examine_costs_only_that_series(tmp_path, capsys):
+    """Fuzz: IPP 'abc\\def\\ghi' made the port of getSortedImageFiles raise ValueError and killed gui/compare."""
+    from AffineInspectorLib.cli.main import main
+    from AffineInspectorLib.mrml.host import StandaloneHost
+
+    broken = copySeries(GE, tmp_path / "top" / "broken")
+    rewrite(files(broken)[1], lambda raw: rawdicom.setValue(raw, mutate.IPP, b"abc\\def\\ghi "))
+    copySeries(case("dicom2nifti", "hitachi_oblique", "001"), tmp_path / "top" / "good")
+    host = StandaloneHost(setGlobalScene=False)
+    nodes = host.loadDICOM([str(tmp_path / "top")])
+    assert len(nodes) == 1
+    [why] = host.loadErrors.values()
+    assert "cannot examine it" in why and "could not convert string to float" in why
+    assert main(["compare", broken, GE]) == 1
+    assert "cannot examine it" in capsys.readouterr().err

@@ -119,7 +119,10 @@ class StandaloneHost:
         self.unreadable = missing + unreadable
         fileLists = self.dicomIndex.seriesFileLists(indexed)
         nodes = []
-        for loadable in loadablesToLoad(self.dicomIndex, fileLists, regularizationEnabled=regularize):
+        selected = loadablesToLoad(
+            self.dicomIndex, fileLists, failures=self.loadErrors, regularizationEnabled=regularize
+        )
+        for loadable in selected:
             try:
                 nodes.append(self.loadLoadable(loadable, regularize=regularize))
             except GeometryError as error:  # one unreadable series does not stop the others
