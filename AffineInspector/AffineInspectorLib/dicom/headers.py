@@ -40,7 +40,15 @@ from ..geometry.sliceheader import (
     setGeometry,
 )
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
-from .filechecks import UnreadableFileError, hasDICMPrefix, notDICOM, plausibleFirstElement, readHead, timeBudget
+from .filechecks import (
+    BudgetExceeded,
+    TimeBudget,
+    UnreadableFileError,
+    hasDICMPrefix,
+    notDICOM,
+    plausibleFirstElement,
+    readHead,
+)
 from .mosaics import mosaicSlices
 
 _log = logging.getLogger(__name__)
@@ -323,18 +331,24 @@ def readAll(
     files = list(files)
     slices: List[SliceHeader] = []
     findings: List[Finding] = []
-    for index, path in enumerate(files):
-        if progressCallback is not None and index % 64 == 0:
-            if progressCallback(f"Reading DICOM headers ({index}/{len(files)})", index / max(1, len(files))):
-                break
-        try:
-            with timeBudget(path):
+    with TimeBudget() as budget:
+        for index, path in enumerate(files):
+            if progressCallback is not None and index % 64 == 0:
+                if progressCallback(f"Reading DICOM headers ({index}/{len(files)})", index / max(1, len(files))):
+                    break
+            budget.start()
+            try:
                 slices.extend(readSliceHeaders(path, fast=fast))
-        except UnreadableFileError as error:
-            findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
-        except Exception as error:  # noqa: BLE001  a bug met on one file: that file is reported, the rest is read
-            _log.warning("internal error reading %s", path, exc_info=True)  # the traceback, for --debug
-            findings.append(internalErrorFinding(path, error))
+            except BudgetExceeded:
+                error = budget.exceeded(path)
+                findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
+            except UnreadableFileError as error:
+                findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
+            except Exception as error:  # noqa: BLE001  a bug met on one file: that file is reported, the rest is read
+                _log.warning("internal error reading %s", path, exc_info=True)  # the traceback, for --debug
+                findings.append(internalErrorFinding(path, error))
+            finally:
+                budget.stop()
     return slices, findings
 
 
