@@ -531,3 +531,16 @@ def test_a_series_slicers_plugin_cannot_examine_costs_only_that_series(tmp_path,
     assert "cannot examine it" in why and "could not convert string to float" in why
     assert main(["compare", broken, GE]) == 1
     assert "cannot examine it" in capsys.readouterr().err
+
+
+def test_resampling_through_a_transform_that_cannot_be_inverted_is_refused_at_once(tmp_path, capsys):
+    """Fuzz (resample, all slices at one position as INPUT): VTK's iterative inverse of the acquisition
+    transform failed to converge at every voxel: 14 s alone, past the 30 s limit under load."""
+    from AffineInspectorLib.cli.main import main
+
+    notAVolume = copySeries(case("dicom2nifti", "failing", "notavolume", "001"), tmp_path / "notavolume")
+    started = time.monotonic()
+    status = main(["resample", notAVolume, "--reference", GE, "--output", str(tmp_path / "out.nrrd")])
+    assert status == 1 and time.monotonic() - started < 10
+    assert "transform cannot be inverted where its voxels are" in capsys.readouterr().err
+    assert not (tmp_path / "out.nrrd").exists()
