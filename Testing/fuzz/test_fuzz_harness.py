@@ -1,7 +1,7 @@
 """The fuzzer itself: generation is deterministic, the byte walker is exact, the classifier reads the contract.
 
-These run in ``make test`` (a few seconds). The fuzz run over today's code is
-``make fuzz`` / ``make fuzz-smoke``; its pending test is ``smoke_test_pending.py``.
+These run in ``make test`` (a few seconds), as does the fixed-seed smoke run
+(``test_fuzz_smoke.py``, also ``make fuzz-smoke``); longer runs: ``make fuzz SEED=... N=...``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""Pending: the fixed-seed fuzz smoke run finds nothing that breaks the exit contract.
+"""The fixed-seed fuzz smoke run finds nothing that breaks the exit contract (part of ``make test``).
 
-Not collected by ``make test`` yet (pytest collects ``test_*.py``): today's
-code fails it (see the figures in ``Testing/fuzz/README.md``). Once the
-fixes land, the integrator renames it to ``Testing/test_fuzz_smoke.py`` (or
-``Testing/fuzz/test_fuzz_smoke.py``). Run it now with
-``.venv/bin/python -m pytest Testing/fuzz/smoke_test_pending.py`` or
-``make fuzz-smoke`` (same run, summary table instead of an assertion).
-
-200 cases from seed ``run.SMOKE_SEED``, 2 processes, 5 s timeout (20 s for
-slicer-core commands), a 64 MiB zero-filled file.
+200 cases from seed ``run.SMOKE_SEED``, 2 processes, 5 s timeout (20 s for slicer-core commands), a 64 MiB
+zero-filled file: no crash, hang, exit 70, non-strict JSON, changed input, replaced or followed output, silent
+skip or all-zero output, and the fast reader agrees with the pydicom path on every case. ``make fuzz-smoke``
+runs the same with the summary table instead of an assertion; ``make fuzz SEED=... N=...`` runs others.
 """
 
 from __future__ import annotations
