@@ -32,7 +32,14 @@ ISSUES_URL = "https://github.com/affine-inspector/SlicerAffineInspector/issues"
 
 def buildParser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    # SUPPRESS: a subcommand's copy of the option must not reset what was given before the subcommand
+    # ("affine-inspector --debug inspect ..." was read as no --debug); absent means no (see main).
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks, library warnings and native libraries' messages",
+    )
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         parents=[common],
@@ -53,6 +60,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         arguments = parser.parse_args(argv)
     except SystemExit as exit:  # argparse: 2 for usage, 0 for --help
         return int(exit.code or 0)
+    arguments.debug = getattr(arguments, "debug", False)
     common.setDebug(arguments.debug)
     with _librariesQuiet(arguments.debug):
         return _run(arguments)
