@@ -544,3 +544,33 @@ def test_resampling_through_a_transform_that_cannot_be_inverted_is_refused_at_on
     assert status == 1 and time.monotonic() - started < 10
     assert "transform cannot be inverted where its voxels are" in capsys.readouterr().err
     assert not (tmp_path / "out.nrrd").exists()
+
+
+@pytest.mark.parametrize("value", [b"0.5\\", b"1 "])
+def test_pixel_spacing_the_acquisition_modeling_cannot_read_fails_that_series_only(tmp_path, capsys, value):
+    """Fuzz (resample, compare): PixelSpacing '0.5\\' or '1' reached float('') / an index in the port of Slicer's
+    acquisition modeling: exit 70. Now that series is not loaded, and the message names instance and attribute."""
+    from AffineInspectorLib.cli.main import main
+
+    folder = copySeries(GE, tmp_path / "series")
+    rewrite(files(folder)[2], lambda raw: rawdicom.setValue(raw, mutate.PIXEL_SPACING, value))
+    assert main(["compare", folder, GE]) == 1
+    line = capsys.readouterr().err
+    assert line.count("\n") == 1 and "PixelSpacing" in line and "is not 2 finite numbers" in line
+    assert main(["compare", folder, GE, "--no-regularization", "--json"]) == 0
+
+
+def test_debug_before_or_after_the_command_shows_the_traceback(capsys, monkeypatch):
+    """--debug given before the command name was reset by the command's own copy of the option."""
+    from AffineInspectorLib.cli import inspectcmd
+    from AffineInspectorLib.cli.main import main
+
+    def broken(arguments):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(inspectcmd, "run", broken)
+    for argv in (["--debug", "inspect", GE], ["inspect", GE, "--debug"], ["inspect", GE]):
+        assert main(argv) == 70
+        stderr = capsys.readouterr().err
+        assert ("Traceback" in stderr) == ("--debug" in argv)
+        assert stderr.strip().splitlines()[-1].startswith("affine-inspector: internal error (KeyError")

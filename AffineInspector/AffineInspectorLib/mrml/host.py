@@ -316,7 +316,9 @@ def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -
         values = [database.instanceValue(uid, TAGS[name]) for name in ("position", "orientation", "pixelSpacing")]
         if "" in values:
             return None  # Slicer: "No geometry information available for DICOM data"
-        geometry.append([[float(each) for each in value.split("\\")] for value in values])
+        geometry.append(
+            [_numbers(value, count, uid, name) for value, count, name in zip(values, (3, 6, 2), _GEOMETRY_NAMES)]
+        )
     positions, orientations, pixelSpacings = zip(*geometry)
     target = crosscheck.cornersFromGeometry(positions, orientations, pixelSpacings, columns, rows)
     source = crosscheck.cornersFromIJKToRAS(ijkToRAS(volumeNode), (columns, rows, count))
@@ -330,6 +332,29 @@ def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -
             f"the DICOM positions (as Slicer checks)"
         )
     return transformNode
+
+
+_GEOMETRY_NAMES = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing")
+
+
+def _numbers(value: str, count: int, uid: str, name: str) -> List[float]:
+    """``count`` finite numbers from a DICOM multi-value string; GeometryError naming the instance otherwise.
+
+    Slicer's acquisition modeling parses these strings with ``float`` and indexes them, so a value such as
+    ``0.5\\`` or a single PixelSpacing number fails its load with an exception; here that series is not
+    loaded either, and the message says which instance and attribute (no ``--no-regularization`` needed to
+    know why).
+    """
+    try:
+        numbers = [float(each) for each in value.split("\\")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(np.isfinite(numbers)):
+        raise GeometryError(
+            f"instance {uid}: {name} {value!r} is not {count} finite numbers, so Slicer's acquisition modeling "
+            f"cannot place its slices (load with --no-regularization to skip it)"
+        )
+    return numbers
 
 
 def _gridTransformFromCorners(volumeNode: Any, source: np.ndarray, target: np.ndarray) -> Any:
