@@ -574,3 +574,14 @@ def test_debug_before_or_after_the_command_shows_the_traceback(capsys, monkeypat
         stderr = capsys.readouterr().err
         assert ("Traceback" in stderr) == ("--debug" in argv)
         assert stderr.strip().splitlines()[-1].startswith("affine-inspector: internal error (KeyError")
+
+
+@pytest.mark.parametrize("value", [b"abc ", b"0 ", b"-1", b"1.5 ", b"1\\2 "])
+def test_a_number_of_frames_that_is_not_a_count_is_named(series, value):
+    damaged = files(series)[0]
+    rewrite(damaged, lambda raw: rawdicom.setValue(raw, mutate.NUMBER_OF_FRAMES, value))
+    document = bothReaders([series])
+    [geometry] = document["series"]
+    assert len(geometry["files"]) == 4
+    [finding] = [finding for finding in geometry["findings"] if finding["kind"] == "invalidValue"]
+    assert "NumberOfFrames (0028,0008)" in finding["message"] and finding["file"] == damaged

@@ -239,7 +239,7 @@ def slicesFromDataset(dataset: Dataset, path: str) -> List[SliceHeader]:
         sliceThickness=checkedFloat(problems, "SliceThickness", dataset.get("SliceThickness")),
         spacingBetweenSlices=checkedFloat(problems, "SpacingBetweenSlices", dataset.get("SpacingBetweenSlices")),
         gantryDetectorTilt=checkedFloat(problems, "GantryDetectorTilt", dataset.get("GantryDetectorTilt")),
-        numberOfFrames=max(1, optionalInt(dataset.get("NumberOfFrames")) or 1),
+        numberOfFrames=checkedInt(problems, "NumberOfFrames", dataset.get("NumberOfFrames")) or 1,
         imageType=joinedValues(dataset.get("ImageType")),
         acquisitionNumber=checkedInt(problems, "AcquisitionNumber", dataset.get("AcquisitionNumber")),
         echoNumber=checkedInt(problems, "EchoNumbers", firstValue(dataset.get("EchoNumbers"))),

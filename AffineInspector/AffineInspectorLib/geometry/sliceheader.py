@@ -239,6 +239,7 @@ VALUE_RANGES = {
     "EchoNumbers": ("0018,0086", -(2**31), 2**31 - 1),
     "TemporalPositionIdentifier": ("0020,0100", -(2**31), 2**31 - 1),
     "TemporalPositionIndex": ("0020,9128", 0, 2**32 - 1),
+    "NumberOfFrames": ("0028,0008", 1, 2**31 - 1),
 }
 """Keyword -> (tag, lowest, highest) of the numbers read besides geometry: a value outside (or not a finite
 number) is not used, and an ``invalidValue`` finding names it. Integer ranges are the VR's (IS: 32-bit
@@ -267,6 +268,9 @@ def checkedInt(problems: List[str], keyword: str, value: Any) -> Optional[int]:
         problems.append(f"{_named(keyword)} is not a number ({_shown(value)})")
         return None
     checked = _inRange(problems, keyword, number, value)
+    if checked is not None and not checked.is_integer():
+        problems.append(f"{_named(keyword)} is not a whole number ({_shown(value)})")
+        return None
     return None if checked is None else int(checked)
 
 
