@@ -585,3 +585,27 @@ def test_a_number_of_frames_that_is_not_a_count_is_named(series, value):
     assert len(geometry["files"]) == 4
     [finding] = [finding for finding in geometry["findings"] if finding["kind"] == "invalidValue"]
     assert "NumberOfFrames (0028,0008)" in finding["message"] and finding["file"] == damaged
+
+
+MOSAIC = case("dcm_qa_mosaic", "In", "ax", "axdesc36")  # Siemens MOSAIC, 2 files of 36 tiles
+
+
+@pytest.mark.parametrize(("tag", "value"), [(mutate.SPACING_BETWEEN, b"1e300 "), (mutate.IPP, b"1e300\\1e300\\1e300 ")])
+def test_mosaic_tiles_are_placed_only_from_values_in_range(tmp_path, tag, value, capsys):
+    """Fuzz (gui, seed 2702046963 case 10): SpacingBetweenSlices 1e300 on a mosaic put its tiles 1e300 mm apart;
+    the conventions tab's SVD of that matrix did not converge (exit 70)."""
+    from AffineInspectorLib.cli.main import main
+
+    folder = copySeries(MOSAIC, tmp_path / "mosaic")
+    for path in files(folder):
+        rewrite(path, lambda raw: rawdicom.setValue(raw, tag, value))
+    document = bothReaders([folder])
+    [geometry] = document["series"]
+    kinds = {finding["kind"] for finding in geometry["findings"]}
+    if tag == mutate.SPACING_BETWEEN:  # not used: SliceThickness gives the step, and the finding says so
+        assert "invalidValue" in kinds and max(geometry["spacing"]) < 100
+    else:  # the tiles cannot be placed: one finding, nothing stacked
+        assert "unsupportedMosaic" in kinds and geometry["IJKToRAS"] is None
+    shot = str(tmp_path / "shot.png")
+    assert main(["gui", "--offscreen", "--screenshot", shot, folder]) == 0  # Slicer's reader loads it as one image
+    assert "internal error" not in capsys.readouterr().err

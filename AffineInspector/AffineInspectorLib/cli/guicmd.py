@@ -60,15 +60,16 @@ def run(arguments: argparse.Namespace) -> int:
     nativeload.configure(debug=common.debugRequested())
     if screenshot is None:
         return window.showWindow(arguments.paths, tab=arguments.tab, size=arguments.size, offscreen=arguments.offscreen)
-    shot = window.renderScreenshot(
-        arguments.paths,
-        screenshot,
-        tab=arguments.tab,
-        size=arguments.size,
-        offscreen=arguments.offscreen,
-        mkdir=arguments.mkdir,
-        debug=common.debugRequested(),
-    )
+    with nativeload.capturedStderr():  # Qt's and VTK's own messages ("propagateSizeHints"): --debug only
+        shot = window.renderScreenshot(
+            arguments.paths,
+            screenshot,
+            tab=arguments.tab,
+            size=arguments.size,
+            offscreen=arguments.offscreen,
+            mkdir=arguments.mkdir,
+            debug=common.debugRequested(),
+        )
     if shot.createdFolder:
         common.write(f"Created the folder {shot.createdFolder} (--mkdir).\n")
     for problem in shot.problems:  # loaded with problems: each named, on stderr, after the screenshot
