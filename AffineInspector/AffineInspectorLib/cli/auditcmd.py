@@ -168,7 +168,7 @@ def _summaryText(summary: audit.AuditSummary) -> str:
 
 @contextlib.contextmanager
 def _localExecutor(workers: int) -> Iterator[concurrent.futures.Executor]:
-    executor = audit.localExecutor(workers)
+    executor = audit.localExecutor(workers, quiet=not common.debugRequested())
     try:
         yield executor
     finally:
