@@ -42,7 +42,7 @@ from ..dicom.imagefiles import truncationProblem
 from ..dicom.series import InspectionResult, SeriesGeometry
 from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
 from ..dicom.walk import findFiles
-from ..geometry import crosscheck
+from ..geometry import affines, crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
@@ -204,11 +204,24 @@ class StandaloneHost:
         node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
         node.SetRASToIJKMatrix(rasToIJK)
+        self._refuseUnusableGrid(node, f"{name} ({len(files)} files, first {files[0]})")
         node.CreateDefaultDisplayNodes()
         self._setVolumeNodeProperties(node, files)
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
         return node
+
+    def _refuseUnusableGrid(self, node: Any, what: str) -> None:
+        """GeometryError (and the node removed) when the reader placed the volume on no usable grid.
+
+        Slicer's reader does not check the files' values (an IPP of 1e150 mm loads as it is); the engine leaves
+        such slices out (``missingGeometry``), and comparing or resampling that grid meant inverting a singular
+        matrix (``compare``: LinAlgError, exit 70).
+        """
+        problem = affines.gridMatrixProblem(ijkToRAS(node))
+        if problem:
+            self.scene.RemoveNode(node)
+            raise GeometryError(f"{what}: its voxel grid is not usable ({problem}); not loaded")
 
     def _setVolumeNodeProperties(self, node: Any, files: Sequence[str]) -> None:
         """The geometry part of the plugin's ``setVolumeNodeProperties``: a left-handed IJK is made right-handed
@@ -243,6 +256,7 @@ class StandaloneHost:
             raise GeometryError(
                 f"{path}: not a volume Slicer's volumes logic can read ({', '.join(VOLUME_EXTENSIONS)})"
             )
+        self._refuseUnusableGrid(node, path)
         return node
 
     def load(self, path: str, *, labelmap: bool = False, regularize: bool = True) -> Any:
