@@ -609,3 +609,38 @@ def test_mosaic_tiles_are_placed_only_from_values_in_range(tmp_path, tag, value,
     shot = str(tmp_path / "shot.png")
     assert main(["gui", "--offscreen", "--screenshot", shot, folder]) == 0  # Slicer's reader loads it as one image
     assert "internal error" not in capsys.readouterr().err
+
+
+def test_a_series_slicers_reader_places_far_away_is_refused_not_inverted(tmp_path, capsys):
+    """Fuzz (compare, seed 1541834925 case 150): every IPP shifted by 1e150 mm; Slicer's reader loads that as it
+    is, and comparing the grids inverted a singular matrix (LinAlgError, exit 70)."""
+    from AffineInspectorLib.cli.main import main
+
+    folder = copySeries(GE, tmp_path / "far")
+    for path in files(folder):
+        with open(path, "rb") as stream:
+            raw = rawdicom.parse(stream.read())
+        element = raw.find(mutate.IPP)
+        position = raw.data[element.valueStart : element.end].decode().strip(" \0").split("\\")
+        shifted = "\\".join(f"{float(value) + 1e150:.10g}" for value in position)
+        rewrite(path, lambda raw, shifted=shifted: rawdicom.setValue(raw, mutate.IPP, shifted.encode()))
+    for argv in (["compare", GE, folder], ["compare", folder, GE, "--no-regularization"]):
+        assert main(argv) == 1
+        line = capsys.readouterr().err
+        assert line.count("\n") == 1 and "its voxel grid is not usable (origin beyond 1e+07 mm" in line
+
+
+def test_the_one_line_stays_one_line_whatever_a_file_name_or_value_holds(capsys, monkeypatch):
+    """Fuzz (resample, seed 2939533775 case 9): a SeriesDescription whose length field claims 4 GiB named the
+    series with the rest of the file (a protocol of 1,300 lines); the refusal printed all of it."""
+    from AffineInspectorLib.cli import inspectcmd
+    from AffineInspectorLib.cli.main import main
+    from AffineInspectorLib.geometry.errors import GeometryError
+
+    def refuse(arguments):
+        raise GeometryError("series 'a\nb\r\nc\x1b[31m' " + "x" * 5000)
+
+    monkeypatch.setattr(inspectcmd, "run", refuse)
+    assert main(["inspect", GE]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1 and "series 'a b c [31m'" in stderr and len(stderr) < 2100

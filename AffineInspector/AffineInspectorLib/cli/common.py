@@ -64,10 +64,22 @@ def announceFolder(folder: Optional[str], option: str) -> None:
         note(f"created the folder {folder} for {option}")
 
 
+MESSAGE_CHARACTERS = 2000
+"""Longest message printed: a name read from a file (a SeriesDescription whose length field lies can hold the
+whole rest of the file) must not turn one line into thousands."""
+
+
+def oneLine(message: str) -> str:
+    """``message`` as one line: line breaks and control characters (from file contents) become spaces, and it
+    is shortened to :data:`MESSAGE_CHARACTERS`."""
+    text = " ".join("".join(character if character.isprintable() else " " for character in message).split())
+    return text if len(text) <= MESSAGE_CHARACTERS else text[: MESSAGE_CHARACTERS - 3] + "..."
+
+
 def note(message: str) -> None:
     """One line on stderr, ``affine-inspector: message``."""
     try:
-        sys.stderr.write(f"affine-inspector: {message}\n")
+        sys.stderr.write(f"affine-inspector: {oneLine(message)}\n")
         sys.stderr.flush()
     except (AttributeError, OSError, ValueError):
         pass

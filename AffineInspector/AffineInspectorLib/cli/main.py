@@ -154,8 +154,10 @@ def _librariesQuiet(debug: bool) -> Iterator[None]:
 
 
 def _say(message: str) -> None:
+    """The run's one line on stderr: ``affine-inspector: message.`` (:func:`.common.oneLine`)."""
+    text = common.oneLine(message)
     try:
-        sys.stderr.write(f"{PROGRAM}: {message.rstrip('.')}.\n")
+        sys.stderr.write(f"{PROGRAM}: {text.rstrip('.')}.\n")
         sys.stderr.flush()
     except (BrokenPipeError, ValueError, OSError):
         pass
