@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SAMPLE := build/sample
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: demo test lint bench bench-panel bench-audit screenshots pythonqt test-pythonqt clean
+.PHONY: demo test lint bench bench-panel bench-audit screenshots pythonqt test-pythonqt fuzz fuzz-smoke clean
 
 $(BIN)/affine-inspector: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,16 @@ pythonqt: $(BIN)/affine-inspector
 
 test-pythonqt: $(BIN)/affine-inspector
 	host=$$($(PYTHONQT_BUILD)) && QT_QPA_PLATFORM=offscreen "$$host" --venv $(VENV) -m pytest $(PYTHONQT_TESTS)
+
+# Fuzz the command line (Testing/fuzz/README.md): make fuzz SEED=7 N=500. Failing cases stay in build/fuzz/seed-SEED.
+SEED ?= 1
+N ?= 200
+fuzz: $(BIN)/affine-inspector
+	$(BIN)/python Testing/fuzz/run.py --seed $(SEED) --count $(N) --jobs 2
+
+# The fixed-seed smoke run (200 cases, about 80 s): also run by `make test` (Testing/fuzz/test_fuzz_smoke.py).
+fuzz-smoke: $(BIN)/affine-inspector
+	$(BIN)/python Testing/fuzz/run.py --smoke --jobs 2
 
 clean:
 	rm -rf $(VENV) build

@@ -42,6 +42,7 @@ def main() -> int:
         return 1
     environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
     for name, (tab, size, inputs) in SHOTS.items():
+        _removeOld(os.path.join(HERE, name))  # gui --screenshot never replaces a file: this script's own, removed
         command = [
             sys.executable,
             "-m",
@@ -62,6 +63,12 @@ def main() -> int:
         sys.stdout.write(completed.stdout)
     status = renderAlignShot(os.path.join(HERE, "align.png"))
     return status or auditReport(environment)
+
+
+def _removeOld(path: str) -> None:
+    """Remove this script's previous rendering (the command line refuses to write over a file)."""
+    if os.path.isfile(path) and not os.path.islink(path):
+        os.remove(path)
 
 
 def renderAlignShot(path: str) -> int:
@@ -85,6 +92,7 @@ def renderAlignShot(path: str) -> int:
         tab = main.panel.alignTab
         tab.setImagePath(os.path.join(folder, "ge_ct.nii.gz"))
         tab.compare()
+        _removeOld(path)
         main.screenshot(path)
         main.close()
         application.processEvents()

@@ -17,9 +17,10 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.sequence import Sequence as DicomSequence
 
 from AffineInspectorLib.dicom import fastframes
-from AffineInspectorLib.dicom.headers import UnreadableFileError, findFiles, readSliceHeaders
+from AffineInspectorLib.dicom.headers import UnreadableFileError, readSliceHeaders
 from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.dicom.syntheticenhanced import EnhancedSpec, writeEnhanced
+from AffineInspectorLib.dicom.walk import findFiles
 from AffineInspectorLib.geometry import serialize
 from conftest import DICOM
 

@@ -342,8 +342,20 @@ def test_gui_command_renders_a_screenshot_offscreen(tmp_path):
         timeout=300,
     )
     assert completed.returncode == 2 and ".png" in completed.stderr
+    before = shot.read_bytes()  # an existing screenshot is never replaced
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert completed.returncode == 1 and "exists: refusing to replace it" in completed.stderr
+    assert shot.read_bytes() == before
     (tmp_path / "empty").mkdir()
     completed = subprocess.run(
-        command[:-1] + [str(tmp_path / "empty")], capture_output=True, text=True, env=environment, timeout=300
+        command[:6] + [str(tmp_path / "other.png")] + command[7:-1] + [str(tmp_path / "empty")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
     )
     assert completed.returncode == 1 and "no volume loaded" in completed.stderr
+    # One line: ours. (The PythonQt host makes its QApplication before the command runs, and Qt may note
+    # "QStandardPaths: XDG_RUNTIME_DIR not set" then: the host's, not the command's.)
+    lines = [line for line in completed.stderr.splitlines() if not line.startswith("QStandardPaths:")]
+    assert len(lines) == 1 and not (tmp_path / "other.png").exists()

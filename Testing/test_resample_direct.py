@@ -137,18 +137,19 @@ def test_files_never_import_slicer_and_dicom_does(tmp_path: Any, volumes: Tuple[
 
     direct = modulesAfter("resample", source, "--reference", reference, "--output", str(tmp_path / "a.nrrd"))
     assert "SimpleITK" in direct and not direct & {"slicer", "slicer_core", "vtk", "vtkmodules", "pydicom"}
-    dicom = case("dicom2nifti/hitachi_oblique/001")
-    scene = modulesAfter("resample", dicom, "--reference", reference, "--output", str(tmp_path / "b.nrrd"))
+    dicom = case("dicom2nifti/hitachi_oblique/001")  # onto itself: a reference it overlaps
+    scene = modulesAfter("resample", dicom, "--reference", dicom, "--output", str(tmp_path / "b.nrrd"))
     assert "slicer" in scene and "vtk" not in scene  # only the VTK modules slicer-core and the mrml layer use
 
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_compression_only_when_asked(tmp_path: Any, volumes: Tuple[str, str, str], compress: bool) -> None:
     source, _, reference = volumes
-    for name, arguments in (("direct.nrrd", [source]), ("scene.nrrd", [case("dicom2nifti/hitachi_oblique/001")])):
+    dicom = case("dicom2nifti/hitachi_oblique/001")
+    for name, pair in (("direct.nrrd", [source, reference]), ("scene.nrrd", [dicom, dicom])):
         output = str(tmp_path / name)
         flags = ["--compress"] if compress else []
-        assert main(["resample", *arguments, "--reference", reference, "--output", output, *flags]) == 0
+        assert main(["resample", pair[0], "--reference", pair[1], "--output", output, *flags]) == 0
         with open(output, "rb") as stream:
             header = stream.read(1000).split(b"\n\n")[0]
         assert (b"encoding: gzip" in header) == compress, header
@@ -161,7 +162,7 @@ def test_direct_path_refuses_an_empty_output(tmp_path: Any, volumes: Tuple[str, 
     sitk.WriteImage(far, str(tmp_path / "far.nrrd"))
     output = str(tmp_path / "out.nrrd")
     assert main(["resample", source, "--reference", str(tmp_path / "far.nrrd"), "--output", output]) == 1
-    assert "every voxel would be 0" in capsys.readouterr().err and not os.path.exists(output)
+    assert "does not overlap the grid of the reference" in capsys.readouterr().err and not os.path.exists(output)
 
 
 def test_what_takes_the_scene_path(volumes: Tuple[str, str, str], dicomRoot: str) -> None:
@@ -169,3 +170,14 @@ def test_what_takes_the_scene_path(volumes: Tuple[str, str, str], dicomRoot: str
     assert directProblem(source, reference, "linear") is None
     assert "cubic" in (directProblem(source, reference, "cubic") or "")
     assert "not a volume file" in (directProblem(case("dicom2nifti/hitachi_oblique/001"), reference, "linear") or "")
+
+
+def test_scene_path_refuses_an_empty_output(tmp_path: Any, volumes: Tuple[str, str, str], capsys: Any) -> None:
+    """The Hitachi head and the small oblique test grid do not meet: Slicer's path would write only zeros."""
+    _, _, reference = volumes
+    dicom = case("dicom2nifti/hitachi_oblique/001")
+    output = str(tmp_path / "out.nrrd")
+    assert main(["resample", dicom, "--reference", reference, "--output", output]) == 1
+    said = capsys.readouterr().err
+    assert f"does not overlap the grid of {reference}" in said and said.count("\n") == 1
+    assert not os.path.exists(output)

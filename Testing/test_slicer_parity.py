@@ -26,8 +26,8 @@ import slicer
 import slicerenv
 
 from AffineInspectorLib.dicom import synthetic
-from AffineInspectorLib.dicom.headers import findFiles
 from AffineInspectorLib.dicom.slicerloadables import examineForImport
+from AffineInspectorLib.dicom.walk import findFiles
 from AffineInspectorLib.mrml.host import StandaloneHost
 from AffineInspectorLib.mrml.nodes import ijkToRAS
 from conftest import DICOM, case

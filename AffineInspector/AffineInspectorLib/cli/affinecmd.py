@@ -23,6 +23,7 @@ import numpy as np
 
 from ..dicom import transformfiles
 from ..dicom.imagefiles import readVolumeHeader
+from ..dicom.outputs import refuseOutput
 from ..geometry import conventions
 from ..geometry.conventions import ConventionMatrix, VolumeHeader, VoxelMapping
 from ..geometry.formats import formatMatrix
@@ -107,6 +108,7 @@ def addParser(
     parser.add_argument(
         "--transform-inverse", action="store_true", help="--transform maps OTHER to PATH: invert it first"
     )
+    common.addMkdirOption(parser)
     parser.set_defaults(run=run)
 
 
@@ -116,6 +118,8 @@ def run(arguments: argparse.Namespace) -> int:
         raise UsageError("writing a matrix needs one --convention (or --to OTHER): which matrix should be written?")
     if arguments.transform and not (arguments.to and arguments.transform_convention and arguments.convention != "all"):
         raise UsageError("--transform needs --to OTHER, --transform-convention NAME and one --convention")
+    for formatName, path in outputs:  # before any work
+        refuseOutput(path, option=_optionOf(formatName), inputs=_inputsOf(arguments), mkdir=arguments.mkdir)
     header = readVolumeHeader(arguments.path)
     entries = conventions.conventions(header, withInverse=arguments.inverse)
     chosen = entries if arguments.convention == "all" else {arguments.convention: entries[arguments.convention]}
@@ -130,13 +134,24 @@ def run(arguments: argparse.Namespace) -> int:
         written = entries[arguments.convention].matrix if arguments.convention != "all" else None
     for formatName, path in outputs:
         assert written is not None  # refused above when there is nothing to write
-        transformfiles.writeTransform(formatName, path, written)
+        created = transformfiles.writeTransform(formatName, path, written, mkdir=arguments.mkdir)
+        common.announceFolder(created, _optionOf(formatName))
         report.written.append(path)
     if arguments.json:
         common.writeJSON(report, arguments.indent)
     else:
         common.write(_text(report, header))
     return 0
+
+
+def _optionOf(formatName: str) -> str:
+    """The option that names an output of ``formatName`` (``--spm-mat``, ``--tfm``)."""
+    option = next((option for option, name, _ in _OUTPUTS if name == formatName), "tfm")
+    return "--" + option.replace("_", "-")
+
+
+def _inputsOf(arguments: argparse.Namespace) -> List[str]:
+    return [path for path in (arguments.path, arguments.to, arguments.transform) if path]
 
 
 def _outputs(arguments: argparse.Namespace) -> List[Tuple[str, str]]:

@@ -7,12 +7,12 @@ import argparse
 import csv
 import io
 import os
-import tempfile
-from typing import List
+from typing import List, Optional
 
 from ..dicom import aligner
 from ..dicom.imagefiles import READ_EXTENSIONS
 from ..dicom.imagewriters import WRITE_EXTENSIONS
+from ..dicom.outputs import newFiles, refuseOutput
 from ..geometry.alignment import SAME_GRID_TOLERANCE_MM
 from ..geometry.errors import GeometryError
 from . import common
@@ -64,14 +64,22 @@ def addParser(
         action="store_true",
         help="compare the image's pixels with the DICOM pixels slice by slice (for intensity images)",
     )
+    common.addMkdirOption(parser)
     common.addJSONOptions(parser)
     common.addFailOn(parser)
     parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
+    given = (arguments.image, arguments.dicom)
+    if arguments.output:  # before any work; again with the series' files once they are known
+        refuseOutput(
+            arguments.output, option="--output", inputs=given, extensions=WRITE_EXTENSIONS, mkdir=arguments.mkdir
+        )
     if arguments.map:
-        _refuseMap(arguments.map, arguments)
+        if arguments.output and os.path.abspath(arguments.map) == os.path.abspath(arguments.output):
+            raise GeometryError("--map and --output name the same file; nothing written")
+        refuseOutput(arguments.map, option="--map", inputs=given, mkdir=arguments.mkdir)
     inputs = aligner.loadInputs(arguments.image, arguments.dicom, seriesUID=arguments.series)
     result = aligner.align(inputs, toleranceMm=arguments.tolerance, checkContent=arguments.check_content)
     if arguments.output:
@@ -81,9 +89,11 @@ def run(arguments: argparse.Namespace) -> int:
             arguments.output,
             trustHeader=arguments.trust == "header",
             interpolation=arguments.interpolation,
+            mkdir=arguments.mkdir,
         )
+        common.announceFolder(result.output.createdFolder if result.output else None, "--output")
     if arguments.map:
-        writeSliceMap(arguments.map, result)
+        common.announceFolder(writeSliceMap(arguments.map, result, mkdir=arguments.mkdir), "--map")
     if arguments.json:
         common.writeJSON(result, arguments.indent)
     else:
@@ -91,30 +101,15 @@ def run(arguments: argparse.Namespace) -> int:
     return common.exitForFindings(arguments.fail_on, result.findings)
 
 
-def _refuseMap(path: str, arguments: argparse.Namespace) -> None:
-    if os.path.exists(path):
-        raise GeometryError(f"--map {path} exists; choose a new file name. Nothing written")
-    if arguments.output and os.path.abspath(path) == os.path.abspath(arguments.output):
-        raise GeometryError("--map and --output name the same file; nothing written")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise GeometryError(f"--map {path}: no such folder; nothing written")
-
-
-def writeSliceMap(path: str, result: aligner.AlignmentResult) -> None:
-    """CSV: k, file, sopInstanceUID, imageSlice (empty without a one-to-one correspondence); atomic, new file."""
+def writeSliceMap(path: str, result: aligner.AlignmentResult, *, mkdir: bool = False) -> Optional[str]:
+    """CSV: k, file, sopInstanceUID, imageSlice (empty without a one-to-one correspondence); a new file, written
+    through :func:`..dicom.outputs.newFiles`. Returns the folder created for it, if any."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["k", "file", "sopInstanceUID", "imageSlice"])
     for k, entry in enumerate(result.sliceMap):
         writer.writerow([k, entry.file, entry.sopInstanceUID, "" if entry.imageSlice is None else entry.imageSlice])
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(handle, "w", newline="") as stream:
+    with newFiles(path, mkdir=mkdir) as written:
+        with open(written.staged, "w", newline="", encoding="utf-8") as stream:
             stream.write(buffer.getvalue())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            raise GeometryError(f"{path} appeared while writing; nothing replaced") from None
-    finally:
-        os.unlink(temporary)
+    return written.createdFolder

@@ -37,6 +37,7 @@ def addParser(
     )
     parser.add_argument("roots", nargs="+", metavar="ROOT", help="folders (searched recursively) and/or files")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder: new, empty, or an earlier audit's")
+    common.addMkdirOption(parser)
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--workers", type=_positive, metavar="N", help=f"local worker processes (default: all cores, {_cores()})"
@@ -85,7 +86,11 @@ def _cores() -> int:
 
 def run(arguments: argparse.Namespace) -> int:
     out = arguments.out
-    auditstore.checkOutputFolder(out, resume=arguments.resume)  # refuse before starting workers
+    auditstore.checkOutputFolder(out, resume=arguments.resume, mkdir=arguments.mkdir)  # before starting workers
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):  # --mkdir: say so (the audit creates out itself, as documented)
+        os.makedirs(parent)
+        common.announceFolder(parent, "--out")
     if arguments.labels_table and not arguments.labels:
         raise GeometryError("--labels-table needs --labels DIR (the folder of the label images it lists)")
     progress = _TerminalProgress() if sys.stderr.isatty() else None
@@ -163,7 +168,7 @@ def _summaryText(summary: audit.AuditSummary) -> str:
 
 @contextlib.contextmanager
 def _localExecutor(workers: int) -> Iterator[concurrent.futures.Executor]:
-    executor = audit.localExecutor(workers)
+    executor = audit.localExecutor(workers, quiet=not common.debugRequested())
     try:
         yield executor
     finally:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import List, Tuple
 
+from ..dicom.outputs import refuseOutput
 from ..geometry.errors import GeometryError
 from . import common
 
@@ -24,6 +24,7 @@ def addParser(
     parser.add_argument(
         "--size", type=_size, default=(1000, 1100), metavar="WxH", help="window size in pixels (default 1000x1100)"
     )
+    common.addMkdirOption(parser)
     parser.set_defaults(run=run)
 
 
@@ -45,10 +46,10 @@ def _size(text: str) -> Tuple[int, int]:
 
 def run(arguments: argparse.Namespace) -> int:
     screenshot = arguments.screenshot
-    if screenshot is not None and os.path.exists(screenshot):
-        if any(os.path.exists(path) and os.path.samefile(path, screenshot) for path in arguments.paths):
-            raise GeometryError(f"--screenshot {screenshot} is an input; choose a new file. Nothing written")
+    if screenshot is not None:  # before any work: never over a file, through a link, or into a missing folder
+        refuseOutput(screenshot, option="--screenshot", inputs=arguments.paths, mkdir=arguments.mkdir)
     try:
+        from ..mrml import nativeload
         from ..ui import window
         from ..ui.qtcompat import qt  # noqa: F401  (is a Qt binding there?)
     except ImportError as error:
@@ -56,10 +57,22 @@ def run(arguments: argparse.Namespace) -> int:
             f"the window needs PySide6 and slicer-core ({error}); install them with: "
             f"pip install 'affine-inspector[slicer,gui]'"
         ) from None
+    nativeload.configure(debug=common.debugRequested())
     if screenshot is None:
         return window.showWindow(arguments.paths, tab=arguments.tab, size=arguments.size, offscreen=arguments.offscreen)
-    window.renderScreenshot(
-        arguments.paths, screenshot, tab=arguments.tab, size=arguments.size, offscreen=arguments.offscreen
-    )
+    with nativeload.capturedStderr():  # Qt's and VTK's own messages ("propagateSizeHints"): --debug only
+        shot = window.renderScreenshot(
+            arguments.paths,
+            screenshot,
+            tab=arguments.tab,
+            size=arguments.size,
+            offscreen=arguments.offscreen,
+            mkdir=arguments.mkdir,
+            debug=common.debugRequested(),
+        )
+    if shot.createdFolder:
+        common.write(f"Created the folder {shot.createdFolder} (--mkdir).\n")
+    for problem in shot.problems:  # loaded with problems: each named, on stderr, after the screenshot
+        common.note(problem)
     common.write(f"Wrote {screenshot}\n")
     return 0

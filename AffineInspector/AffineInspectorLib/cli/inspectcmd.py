@@ -78,7 +78,8 @@ def run(arguments: argparse.Namespace) -> int:
     if not result.series:
         if arguments.json:
             common.writeJSON(result, arguments.indent)
-        example = f"; e.g. {result.unreadableFiles[0].message}" if result.unreadableFiles else ""
+        common.exitForFindings(None, result.unreadableFiles)  # a bug met on a file says so first (exit 70)
+        example = f"; e.g. {result.unreadableFiles[0].message.rstrip('.')}" if result.unreadableFiles else ""
         raise GeometryError(
             f"no DICOM image found in {', '.join(arguments.paths)} "
             f"({len(result.unreadableFiles)} file(s) looked at and skipped{example})"

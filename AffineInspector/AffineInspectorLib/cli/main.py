@@ -15,14 +15,18 @@ Commands import heavy libraries (slicer-core, Qt) only when they run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
 import traceback
+import warnings
 from types import ModuleType
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from ..geometry.errors import GeometryError
+from . import common
 from .exitcodes import ExitCode, UsageError
 
 COMMANDS = {
@@ -59,7 +63,14 @@ def buildParser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
     """The parser; with ``argv``, only the command it names (when it names one) is imported and added."""
     chosen = _commandIn(list(sys.argv[1:] if argv is None else argv))
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    # SUPPRESS: a subcommand's copy of the option must not reset what was given before the subcommand
+    # ("affine-inspector --debug inspect ..." was read as no --debug); absent means no (see main).
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks, library warnings and native libraries' messages",
+    )
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         parents=[common],
@@ -74,21 +85,40 @@ def buildParser(argv: Optional[List[str]] = None) -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run one command; return its exit status (never raises, never prints a traceback without ``--debug``)."""
+    _reopenClosedStandardStreams()
     parser = buildParser(argv)
     try:
         arguments = parser.parse_args(argv)
     except SystemExit as exit:  # argparse: 2 for usage, 0 for --help
         return int(exit.code or 0)
+    arguments.debug = getattr(arguments, "debug", False)
+    common.setDebug(arguments.debug)
+    with _librariesQuiet(arguments.debug):
+        return _run(arguments)
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    """The command, and the one mapping from what it raised to an exit status and one line on stderr."""
     try:
-        return int(arguments.run(arguments))
+        status = int(arguments.run(arguments))
+        common.flush()  # a full disk or a closed pipe shows up here for buffered output
+        return status
+    except common.InternalErrors as error:  # the output is complete; some files met a bug
+        _flushQuietly()
+        _say(
+            f"internal error: {error}. This is a bug: please report it at {ISSUES_URL} with the output of the "
+            f"same command with --debug"
+        )
+        return ExitCode.INTERNAL
     except GeometryError as error:
+        _flushQuietly()
         _say(str(error))
         return ExitCode.INPUT
     except UsageError as error:
         _say(str(error))
         return ExitCode.USAGE
     except BrokenPipeError:
-        _silenceStdout()
+        common.stdoutGone()
         return ExitCode.OK
     except KeyboardInterrupt:
         _say("interrupted")
@@ -96,6 +126,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except Exception as error:  # noqa: BLE001  a bug: one line, the traceback only on request
         if arguments.debug:
             traceback.print_exc()
+        _flushQuietly()
         _say(
             f"internal error ({type(error).__name__}: {_firstLine(error)}). This is a bug: please report it at "
             f"{ISSUES_URL} with the output of the same command with --debug."
@@ -103,9 +134,61 @@ def main(argv: Optional[List[str]] = None) -> int:
         return ExitCode.INTERNAL
 
 
-def _say(message: str) -> None:
+def _flushQuietly() -> None:
+    """Flush what the command already wrote to stdout (partial JSON of a refused run); an error there is not
+    the message this run ends with."""
     try:
-        sys.stderr.write(f"{PROGRAM}: {message.rstrip('.')}.\n")
+        common.flush()
+    except GeometryError:
+        pass
+
+
+def _reopenClosedStandardStreams() -> None:
+    """Give a closed file descriptor 0, 1 or 2 /dev/null, before anything opens a file.
+
+    Started with stdout closed (``cmd >&-``), the first file this process opened would otherwise get file
+    descriptor 1, and anything printed to stdout (by us or by a native library) would land in that file.
+    Python has set ``sys.stdout`` to None then; :func:`.common.write` drops the output quietly.
+    """
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            try:
+                opened = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if opened != descriptor:
+                os.dup2(opened, descriptor)
+                os.close(opened)
+
+
+@contextlib.contextmanager
+def _librariesQuiet(debug: bool) -> Iterator[None]:
+    """Without ``--debug``: no Python warnings and no library log lines on stderr (a refused run prints exactly
+    one line: ours). With ``--debug`` they are shown, with this library's own log messages."""
+    with warnings.catch_warnings():
+        root = logging.getLogger()
+        handler: logging.Handler
+        if debug:
+            warnings.simplefilter("default")
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter(f"{PROGRAM}: %(levelname)s %(name)s: %(message)s"))
+        else:
+            warnings.simplefilter("ignore")
+            handler = logging.NullHandler()  # with a handler on the root, logging's last resort stays silent
+        root.addHandler(handler)
+        try:
+            yield
+        finally:
+            root.removeHandler(handler)
+
+
+def _say(message: str) -> None:
+    """The run's one line on stderr: ``affine-inspector: message.`` (:func:`.common.oneLine`)."""
+    text = common.oneLine(message)
+    try:
+        sys.stderr.write(f"{PROGRAM}: {text.rstrip('.')}.\n")
         sys.stderr.flush()
     except (BrokenPipeError, ValueError, OSError):
         pass
@@ -114,15 +197,6 @@ def _say(message: str) -> None:
 def _firstLine(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0][:200] if text else "no message"
-
-
-def _silenceStdout() -> None:
-    """After a closed pipe: point stdout at /dev/null so that the interpreter's final flush stays quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 if __name__ == "__main__":

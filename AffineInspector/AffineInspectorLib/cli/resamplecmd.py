@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-from typing import List, Sequence
+from typing import Any, List, Optional, Sequence
 
+from ..dicom.outputs import refuseOutput
 from ..geometry.errors import GeometryError
 from . import common
 
@@ -26,33 +26,42 @@ def addParser(
     parser.add_argument(
         "--compress", action="store_true", help="compress the output (gzip NRRD / MetaImage; .nii.gz always is)"
     )
+    common.addMkdirOption(parser)
     common.addRegularizationOption(parser)
     parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     output = arguments.output
-    _refuseOutput(output, (arguments.input, arguments.reference))
+    _refuseOutput(output, (arguments.input, arguments.reference), mkdir=arguments.mkdir)
     interpolation = arguments.interpolation or ("nearest" if arguments.label else "linear")
     # Two volume files: SimpleITK, no scene (dicom/imageresample.py says what differs). A DICOM series: Slicer's
     # loading (acquisition transform included) and resampling through every transform, in a scene.
     from ..dicom.imageresample import directProblem, resampleFile
 
     if directProblem(arguments.input, arguments.reference, interpolation) is None:
-        resampleFile(
-            arguments.input, arguments.reference, output, interpolation=interpolation, compress=arguments.compress
+        created = resampleFile(
+            arguments.input,
+            arguments.reference,
+            output,
+            interpolation=interpolation,
+            compress=arguments.compress,
+            mkdir=arguments.mkdir,
         )
     else:
-        _resampleInScene(arguments, interpolation)
-    print(
+        created = _resampleInScene(arguments, interpolation)
+    if created:
+        common.write(f"Created the folder {created} (--mkdir).\n")
+    common.write(
         f"Wrote {output}: {arguments.input} resampled onto the grid of {arguments.reference} "
-        f"({interpolation} interpolation)."
+        f"({interpolation} interpolation).\n"
     )
     return 0
 
 
-def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> None:
-    """Load both as Slicer does (slicer-core), resample through every transform, write; no display nodes."""
+def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> Optional[str]:
+    """Load both as Slicer does (slicer-core), resample through every transform, write; no display nodes.
+    Returns the folder ``--mkdir`` created, if any."""
     from .slicerhost import hostAndLogic
 
     host, logic = hostAndLogic(displayNodes=False)
@@ -61,15 +70,43 @@ def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> None:
     resampled = logic.resample(
         volume, reference, interpolation=interpolation, labelmap=arguments.label, displayNodes=False
     )
-    host.saveVolume(resampled, arguments.output, compress=arguments.compress)
+    _refuseEmptyResult(resampled, volume, arguments)
+    return host.saveVolume(resampled, arguments.output, compress=arguments.compress, mkdir=arguments.mkdir)
 
 
-def _refuseOutput(output: str, inputs: Sequence[str]) -> None:
-    """GeometryError (exit 1, nothing written) for an output that is not a new file of a volume format."""
-    if not output.lower().endswith(VOLUME_EXTENSIONS):
-        raise GeometryError(f"--output must end with one of {', '.join(VOLUME_EXTENSIONS)}; nothing written")
-    for given in inputs:
-        if os.path.exists(output) and os.path.exists(given) and os.path.samefile(output, given):
-            raise GeometryError(f"--output {output} is an input; choose a new file. Nothing written")
-    if os.path.exists(output):
-        raise GeometryError(f"{output} exists; choose a new file name. Nothing written")
+def _refuseOutput(output: str, inputs: Sequence[str], *, mkdir: bool = False) -> None:
+    """GeometryError (exit 1, nothing written) for an output that is not a new file of a volume format: the one
+    refusal of every output (:func:`..dicom.outputs.refuseOutput`: an existing file or symbolic link, an input,
+    a companion data file in the way (``.mhd`` writes ``.zraw``/``.raw``), a missing folder without ``--mkdir``)."""
+    refuseOutput(output, option="--output", inputs=inputs, extensions=VOLUME_EXTENSIONS, mkdir=mkdir)
+
+
+def _refuseEmptyResult(resampled: Any, volume: Any, arguments: argparse.Namespace) -> None:
+    """GeometryError when every voxel of the result is 0 or NaN, saying why: an unusable input (truncated, NaN:
+    it holds no nonzero finite voxel) or a grid that does not overlap the reference's."""
+    if _hasData(resampled):
+        return
+    if not _hasData(volume):
+        raise GeometryError(
+            f"{arguments.input} holds no nonzero finite voxel (every voxel 0 or NaN: a truncated or damaged file?), "
+            f"so every voxel of {arguments.output} would be 0; nothing written"
+        )
+    raise GeometryError(
+        f"every voxel of {arguments.output} would be 0: {arguments.input} does not overlap the grid of "
+        f"{arguments.reference}; nothing written"
+    )
+
+
+def _hasData(node: Any) -> bool:
+    """Whether the node's image holds a nonzero finite voxel."""
+    import numpy as np
+    from vtkmodules.util import numpy_support
+
+    image = node.GetImageData()
+    scalars = image.GetPointData().GetScalars() if image is not None else None
+    if scalars is None:
+        return False
+    values = numpy_support.vtk_to_numpy(scalars)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return bool(np.any(values))

@@ -25,6 +25,7 @@ def hostAndLogic(*, displayNodes: bool = True) -> Tuple[StandaloneHost, VolumeGe
     ``displayNodes=False``: volumes loaded from DICOM get no display nodes (nothing is shown: see the host).
     """
     try:
+        from ..mrml import nativeload
         from ..mrml.host import StandaloneHost
         from ..mrml.logic import VolumeGeometryLogic
     except ImportError as error:
@@ -32,6 +33,7 @@ def hostAndLogic(*, displayNodes: bool = True) -> Tuple[StandaloneHost, VolumeGe
             f"this command needs Slicer's libraries ({error}); install them with: "
             f"pip install 'affine-inspector[slicer]' (or pip install slicer-core)"
         ) from None
+    nativeload.configure(debug=common.debugRequested())  # VTK/ITK/GDCM messages only with --debug
     host = StandaloneHost(displayNodes=displayNodes)
     return host, VolumeGeometryLogic(host.scene, host)
 

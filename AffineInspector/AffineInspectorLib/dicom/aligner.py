@@ -82,6 +82,8 @@ class OutputRecord:
     interpolation: Optional[str]
     nonZeroVoxels: int
     note: str
+    createdFolder: Optional[str] = None
+    """The folder created for it (``--mkdir``), else None."""
 
 
 @dataclasses.dataclass
@@ -518,14 +520,17 @@ def writeAligned(
     *,
     trustHeader: bool = False,
     interpolation: Optional[str] = None,
+    mkdir: bool = False,
 ) -> OutputRecord:
     """Write the image on the DICOM voxels to ``output`` (.nii.gz, .nii, .nrrd, .npy [k, j, i]); sets and returns
-    ``result.output``. Refused (GeometryError, nothing written): an existing file, an input, an all-zero or
-    all-NaN result."""
-    refuseOutput(output, [inputs.image.path, inputs.dicomPath, *inputs.series.files])
+    ``result.output``. Refused (GeometryError, nothing written): an existing file or symbolic link, an input, a
+    missing folder (unless ``mkdir``), an all-zero or all-NaN result (:mod:`.outputs`)."""
+    refuseOutput(output, [inputs.image.path, inputs.dicomPath, *inputs.series.files], mkdir=mkdir)
     array, method, used = alignedArray(inputs, result, trustHeader=trustHeader, interpolation=interpolation)
     IJKToRAS = inputs.stack.IJKToRAS()
-    writeVolume(output, array, IJKToRAS, description=f"align {method} onto DICOM {result.dicom.seriesInstanceUID}")
+    created = writeVolume(
+        output, array, IJKToRAS, description=f"align {method} onto DICOM {result.dicom.seriesInstanceUID}", mkdir=mkdir
+    )
     if method == "copied":
         note = "voxels copied through the one-to-one correspondence (exact, no interpolation)"
     else:
@@ -537,7 +542,7 @@ def writeAligned(
         )
     elif output.lower().endswith(".npy"):
         note += "; array [k, j, i] in Slicer's sorted order (the slice map's k)"
-    record = OutputRecord(output, method, used, int(np.count_nonzero(np.nan_to_num(array))), note)
+    record = OutputRecord(output, method, used, int(np.count_nonzero(np.nan_to_num(array))), note, created)
     result.output = record
     return record
 

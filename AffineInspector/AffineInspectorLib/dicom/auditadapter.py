@@ -2,7 +2,7 @@
 
 The archive audit (:mod:`.audit`) never walks folders, parses headers, groups or checks slices itself: it
 calls :func:`walk`, :func:`readFiles` and :func:`analyse`, which call the same public functions as
-``inspect`` (:func:`.headers.findFiles`, :func:`.headers.readAll`, :func:`.series.analyseGroups`). So every
+``inspect`` (:func:`.walk.findFiles`, :func:`.headers.readAll`, :func:`.series.analyseGroups`). So every
 improvement to walking (symlinks, hidden files, FIFOs), to reading (per-file isolation of errors), to
 grouping (classic and enhanced copies, mosaics) and to the checks reaches the audit unchanged, and an
 audited series gives exactly what ``inspect`` gives for it.
@@ -14,8 +14,9 @@ from typing import List, Sequence, Tuple
 
 from ..geometry.findings import Finding, Tolerances
 from ..geometry.sliceheader import SliceHeader
-from .headers import findFiles, readAll
+from .headers import readAll
 from .series import SeriesGeometry, analyseGroups
+from .walk import findFiles
 
 
 def walk(roots: Sequence[str]) -> Tuple[List[str], List[Finding]]:

@@ -41,14 +41,22 @@ VERSION = 2
 """2: records have ``labels``, the manifest the label images' lines (an audit of version 1 is not resumed)."""
 
 
-def checkOutputFolder(out: str, *, resume: bool) -> Optional[dict]:
+def checkOutputFolder(out: str, *, resume: bool, mkdir: bool = False) -> Optional[dict]:
     """Refuse an ``out`` this run may not write into; return the previous audit's manifest header, if any.
 
-    Raises GeometryError (exit 1, nothing written) for: a file in the way, a folder holding files that are
-    not an audit's, output names without an audit manifest, ``resume`` with nothing to resume.
+    Raises GeometryError (exit 1, nothing written) for: a symbolic link (writing would follow it), a file in
+    the way, a missing parent folder (unless ``mkdir``), a folder holding files that are not an audit's, output
+    names without an audit manifest, ``resume`` with nothing to resume.
     """
+    if os.path.islink(out):
+        raise GeometryError(
+            f"--out {out} is a symbolic link (to {os.readlink(out)}); writing would follow it. Nothing written"
+        )
     if os.path.exists(out) and not os.path.isdir(out):
         raise GeometryError(f"--out {out} exists and is not a folder; nothing written")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(out) and not os.path.isdir(parent) and not mkdir:
+        raise GeometryError(f"--out {out}: no such folder {parent} (add --mkdir to create it); nothing written")
     entries = sorted(os.listdir(out)) if os.path.isdir(out) else []
     foreign = [name for name in entries if name not in OUTPUT_FILES and not name.startswith(TEMP_PREFIX)]
     if foreign:

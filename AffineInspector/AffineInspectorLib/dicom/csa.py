@@ -34,6 +34,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from ..geometry import mosaic as mosaicGeometry
+from ..geometry.sliceheader import checkedFloat
 
 CSAValue = Union[str, int, float]
 
@@ -440,7 +441,7 @@ def _readSliceTimes(dataset: Dataset, image: Optional[CSAHeader], info: MosaicIn
 
 def _readSliceSpacing(dataset: Dataset, info: MosaicInfo) -> None:
     for keyword in ("SpacingBetweenSlices", "SliceThickness"):
-        value = _float(dataset.get(keyword))
+        value = checkedFloat([], keyword, _float(dataset.get(keyword)))  # out of range (1e300): not used
         if value is not None and value > 0:
             info.sliceSpacing, info.sliceSpacingSource = value, keyword
             return

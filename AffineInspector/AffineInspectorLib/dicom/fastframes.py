@@ -37,17 +37,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import stat
 import struct
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from ..geometry.sliceheader import (
     GeometryCache,
     SliceHeader,
+    checkedFloat,
+    checkedInt,
+    checkedTriple,
     firstItem,
     joinedValues,
-    optionalFloat,
     optionalInt,
-    optionalTriple,
     orientationProblem,
     setGeometry,
     spacingProblem,
@@ -104,6 +106,7 @@ def framesFromGroups(
         header.__dict__.update(state)
         header.frame = frameIndex
         header.geometryProblems = []
+        header.valueProblems = problems = list(common.valueProblems)  # values present but not used, per frame
         position = groups["PlanePositionSequence"]
         orientation = groups["PlaneOrientationSequence"]
         measures = groups["PixelMeasuresSequence"]
@@ -111,25 +114,33 @@ def framesFromGroups(
             position = orientation = measures = classicSource  # classic multi-frame
         setGeometry(header, position, orientation, measures, cache=validated)
         if measures is not None:
-            header.sliceThickness = optionalFloat(measures.get("SliceThickness")) or header.sliceThickness
+            header.sliceThickness = (
+                checkedFloat(problems, "SliceThickness", measures.get("SliceThickness")) or header.sliceThickness
+            )
             header.spacingBetweenSlices = (
-                optionalFloat(measures.get("SpacingBetweenSlices")) or header.spacingBetweenSlices
+                checkedFloat(problems, "SpacingBetweenSlices", measures.get("SpacingBetweenSlices"))
+                or header.spacingBetweenSlices
             )
         content = groups["FrameContentSequence"]
         if content is not None:
-            header.temporalPosition = optionalInt(content.get("TemporalPositionIndex")) or header.temporalPosition
+            header.temporalPosition = (
+                checkedInt(problems, "TemporalPositionIndex", content.get("TemporalPositionIndex"))
+                or header.temporalPosition
+            )
         frameType = groups["MRImageFrameTypeSequence"] or groups["CTImageFrameTypeSequence"]
         if frameType is not None and "FrameType" in frameType:
             header.imageType = joinedValues(frameType.get("FrameType"))
         echo = groups["MREchoSequence"]
         if echo is not None and "EffectiveEchoTime" in echo:
-            header.echoTime = optionalFloat(echo.get("EffectiveEchoTime"))
+            header.echoTime = checkedFloat(problems, "EffectiveEchoTime", echo.get("EffectiveEchoTime"))
         diffusion = groups["MRDiffusionSequence"]
         if diffusion is not None:
-            header.diffusionBValue = optionalFloat(diffusion.get("DiffusionBValue"))
+            header.diffusionBValue = checkedFloat(problems, "DiffusionBValue", diffusion.get("DiffusionBValue"))
             direction = firstItem(diffusion.get("DiffusionGradientDirectionSequence"))
             if direction is not None:
-                header.diffusionGradientOrientation = optionalTriple(direction.get("DiffusionGradientOrientation"))
+                header.diffusionGradientOrientation = checkedTriple(
+                    problems, "DiffusionGradientOrientation", direction.get("DiffusionGradientOrientation")
+                )
         headers.append(header)
     return headers
 
@@ -182,14 +193,29 @@ def readFramesFast(path: str) -> Optional[FastFrames]:
     other files cost one bounded read, not a second parse).
     """
     try:
-        with open(path, "rb") as stream:
-            fileSize = os.fstat(stream.fileno()).st_size
-            if not _mayHavePerFrameGroups(stream, fileSize):
+        # Without blocking, and regular files only: a FIFO or device is left to the checked pydicom path,
+        # which names it (filechecks.readHead); opened plainly, a FIFO nobody writes to would block here.
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError:
+        return None
+    try:
+        status = os.fstat(descriptor)
+    except OSError:
+        os.close(descriptor)
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        os.close(descriptor)
+        return None
+    try:
+        with os.fdopen(descriptor, "rb") as stream:  # closes the descriptor
+            if not _mayHavePerFrameGroups(stream, status.st_size):
                 return None
-            return _read(stream, fileSize)
+            return _read(stream, status.st_size)
     except (OSError, _NotCommon, struct.error, ValueError, UnicodeDecodeError, OverflowError):
         return None
 
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 _PER_FRAME_BYTES = b"\x00\x52\x30\x92"  # (5200,9230) little endian
 _PIXEL_DATA_BYTES = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian

@@ -25,12 +25,22 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 import struct
-from typing import Any, Callable, Dict, FrozenSet, Literal, Optional, Tuple, overload
+from typing import Any, Callable, Dict, FrozenSet, List, Literal, Optional, Tuple, overload
 
-from ..geometry.sliceheader import SliceHeader, optionalFloat, orientationProblem, spacingProblem
+from ..geometry.sliceheader import (
+    SliceHeader,
+    checkedFloat,
+    checkedTriple,
+    orientationProblem,
+    positionProblem,
+    spacingProblem,
+)
 
 _FIRST_READ = 16 * 1024  # a typical CT/MR header (with private groups) is 2-10 KiB
+MAX_SEQUENCE_DEPTH = 64
+"""Deepest nesting of undefined-length sequences the fast path walks (real headers nest fewer than 10)."""
 _MAX_VALUE_READ = 1024 * 1024  # a wanted value larger than this is left to pydicom
 
 _IMPLICIT_LITTLE = "1.2.840.10008.1.2"
@@ -83,14 +93,18 @@ def readSliceHeaderFast(path: str) -> Optional[SliceHeader]:
         os.close(descriptor)
 
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: Windows
+# O_NONBLOCK: a FIFO opens without waiting for a writer (it is then refused as not regular); O_BINARY: Windows.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def _read(descriptor: int, path: str) -> Optional[SliceHeader]:
+    status = os.fstat(descriptor)
+    if not stat.S_ISREG(status.st_mode):
+        return None  # a FIFO, device or socket: pydicom's path says so without reading it
     buffer = os.read(descriptor, _FIRST_READ)
     if buffer[128:132] != b"DICM":
         return None
-    reader = _Reader(descriptor, buffer, os.fstat(descriptor).st_size)
+    reader = _Reader(descriptor, buffer, status.st_size)
     meta, offset = reader.walk(132, explicit=True, metaOnly=True)
     transferSyntax = _text(meta.get(_key(_TRANSFER_SYNTAX), (b"UI", b""))[1])
     standard = transferSyntax == _IMPLICIT_LITTLE or transferSyntax.startswith(_IMPLICIT_LITTLE + ".")
@@ -216,22 +230,34 @@ class _Reader:
         return found, None
 
     def _skipUndefinedSequence(self, offset: int, explicit: bool) -> int:
-        """Offset just after the sequence delimitation item that closes a sequence of undefined length."""
-        while True:
-            tag, length = self._itemHeader(offset)
-            offset += 8
-            if tag == _SEQUENCE_END:
-                return offset
-            if tag != _ITEM:
-                raise _NotCommon("unexpected tag in a sequence")
-            offset = offset + length if length != UNDEFINED_LENGTH else self._skipUndefinedItem(offset, explicit)
+        """Offset just after the sequence delimitation item that closes the undefined-length sequence whose
+        value starts at ``offset``.
 
-    def _skipUndefinedItem(self, offset: int, explicit: bool) -> int:
-        """Offset just after the item delimitation item that closes an item of undefined length."""
-        while True:
+        Iterative: a stack holds, per open level, whether it is an item (elements until the item
+        delimitation) or a sequence (items until the sequence delimitation), so nesting costs no Python
+        stack (a private sequence nested 500 deep in one file raised RecursionError and lost the whole run).
+        Deeper than :data:`MAX_SEQUENCE_DEPTH` is left to pydicom's path, which reports what it cannot read.
+        """
+        inItem = [False]  # the open levels, innermost last: True for an item, False for a sequence
+        while inItem:
+            if len(inItem) > 2 * MAX_SEQUENCE_DEPTH:
+                raise _NotCommon("sequences nested too deeply")
             tag, length = self._itemHeader(offset)
-            if tag == _ITEM_END:
-                return offset + 8
+            if not inItem[-1]:  # in a sequence: an item, or the sequence's end
+                offset += 8
+                if tag == _SEQUENCE_END:
+                    inItem.pop()
+                elif tag != _ITEM:
+                    raise _NotCommon("unexpected tag in a sequence")
+                elif length == UNDEFINED_LENGTH:
+                    inItem.append(True)
+                else:
+                    offset += length
+                continue
+            if tag == _ITEM_END:  # in an item: an element, or the item's end
+                offset += 8
+                inItem.pop()
+                continue
             header = self.bytesAt(offset, 12)
             vr = header[4:6] if explicit else None
             headerLength = _HEADER_LENGTHS.get(vr) if vr is not None else 8  # vr is None exactly when implicit
@@ -239,13 +265,14 @@ class _Reader:
                 raise _NotCommon("unknown explicit VR")
             if explicit:
                 length = _UINT32.unpack_from(header, 8)[0] if headerLength == 12 else _UINT16.unpack_from(header, 6)[0]
-            valueOffset = offset + headerLength
+            offset += headerLength
             if length == UNDEFINED_LENGTH:
                 if vr not in (None, b"SQ"):
                     raise _NotCommon("undefined length outside a sequence")
-                offset = self._skipUndefinedSequence(valueOffset, explicit)
+                inItem.append(False)
             else:
-                offset = valueOffset + length
+                offset += length
+        return offset
 
     def _itemHeader(self, offset: int) -> Tuple[int, int]:
         if offset + 8 > self.fileSize:
@@ -293,7 +320,7 @@ def _ds(value: bytes) -> Optional[float]:
         return None
     if "\\" in text:
         raise _NotCommon("multi-valued where one value is expected")
-    return optionalFloat(float(text))
+    return float(text)  # checked by _checked: a value the pydicom path reports is left to it
 
 
 def _dsVector(value: bytes, count: int) -> Tuple[float, ...]:
@@ -308,7 +335,10 @@ def _dsVector(value: bytes, count: int) -> Tuple[float, ...]:
 
 
 def _position(value: bytes) -> Tuple[float, ...]:
-    return _dsVector(value, 3)
+    numbers = _dsVector(value, 3)
+    if positionProblem(numbers):
+        raise _NotCommon("unusable position")
+    return numbers
 
 
 def _orientation(value: bytes) -> Tuple[float, ...]:
@@ -359,17 +389,33 @@ def _fd(value: bytes) -> Optional[float]:
         return None
     if len(value) != 8:
         raise _NotCommon("FD value of unexpected length")
-    return optionalFloat(_FLOAT64.unpack(value)[0])
+    return _FLOAT64.unpack(value)[0]
 
 
 def _fdTriple(value: bytes) -> Optional[Tuple[float, float, float]]:
-    """Three FD values (DiffusionGradientOrientation); ``None`` unless all three are finite, as the pydicom path."""
+    """Three FD values (DiffusionGradientOrientation), checked by :func:`_checked`."""
     if not value:
         return None
     if len(value) != 24:
         raise _NotCommon("FD triple of unexpected length")
     x, y, z = struct.unpack("<3d", value)
-    return (x, y, z) if all(map(math.isfinite, (x, y, z))) else None
+    return x, y, z
+
+
+def _checked(keyword: str, decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    """``decode``, then the pydicom path's check of ``keyword`` (:data:`..geometry.sliceheader.VALUE_RANGES`):
+    a value it would report (not finite, out of range) is left to it, so that one place words the finding."""
+    check = checkedTriple if keyword == "DiffusionGradientOrientation" else checkedFloat
+
+    def decodeChecked(value: bytes) -> Any:
+        decoded = decode(value)
+        problems: List[str] = []
+        checked = check(problems, keyword, decoded)
+        if problems:
+            raise _NotCommon(f"{keyword}: a value the pydicom path reports")
+        return decoded if checked is not None else None
+
+    return decodeChecked
 
 
 # tag -> (dictionary VR, decoder, SliceHeader field).
@@ -381,22 +427,22 @@ _DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable[[bytes], object], str]] = {
     0x00080060: (b"CS", _text, "modality"),
     0x00080070: (b"LO", _charsetText, "manufacturer"),
     0x0008103E: (b"LO", _charsetText, "seriesDescription"),
-    0x00180050: (b"DS", _ds, "sliceThickness"),
-    0x00180081: (b"DS", _ds, "echoTime"),
-    0x00180086: (b"IS", _isFirst, "echoNumber"),
-    0x00180088: (b"DS", _ds, "spacingBetweenSlices"),
-    0x00181060: (b"DS", _ds, "triggerTime"),
-    0x00181120: (b"DS", _ds, "gantryDetectorTilt"),
-    0x00189087: (b"FD", _fd, "diffusionBValue"),
-    0x00189089: (b"FD", _fdTriple, "diffusionGradientOrientation"),
+    0x00180050: (b"DS", _checked("SliceThickness", _ds), "sliceThickness"),
+    0x00180081: (b"DS", _checked("EchoTime", _ds), "echoTime"),
+    0x00180086: (b"IS", _checked("EchoNumbers", _isFirst), "echoNumber"),
+    0x00180088: (b"DS", _checked("SpacingBetweenSlices", _ds), "spacingBetweenSlices"),
+    0x00181060: (b"DS", _checked("TriggerTime", _ds), "triggerTime"),
+    0x00181120: (b"DS", _checked("GantryDetectorTilt", _ds), "gantryDetectorTilt"),
+    0x00189087: (b"FD", _checked("DiffusionBValue", _fd), "diffusionBValue"),
+    0x00189089: (b"FD", _checked("DiffusionGradientOrientation", _fdTriple), "diffusionGradientOrientation"),
     0x0020000E: (b"UI", _text, "seriesInstanceUID"),
-    0x00200011: (b"IS", _is, "seriesNumber"),
-    0x00200012: (b"IS", _is, "acquisitionNumber"),
-    0x00200013: (b"IS", _is, "instanceNumber"),
+    0x00200011: (b"IS", _checked("SeriesNumber", _is), "seriesNumber"),
+    0x00200012: (b"IS", _checked("AcquisitionNumber", _is), "acquisitionNumber"),
+    0x00200013: (b"IS", _checked("InstanceNumber", _is), "instanceNumber"),
     0x00200032: (b"DS", _position, "position"),
     0x00200037: (b"DS", _orientation, "orientation"),
     0x00200052: (b"UI", _text, "frameOfReferenceUID"),
-    0x00200100: (b"IS", _is, "temporalPosition"),
+    0x00200100: (b"IS", _checked("TemporalPositionIdentifier", _is), "temporalPosition"),
     0x00280008: (b"IS", _oneFrame, "numberOfFrames"),
     0x00280010: (b"US", _us, "rows"),
     0x00280011: (b"US", _us, "columns"),
@@ -423,8 +469,8 @@ def _sliceHeader(elements: _Elements, path: str, explicit: bool) -> Optional[Sli
                 decodedValues.clear()
             decodedValues[(key, value)] = decoded
         fields[field] = decoded
-    if fields.get("rows") is None or fields.get("columns") is None or "position" not in fields:
-        return None  # not an image, or geometry possibly elsewhere: pydicom's path decides
+    if not fields.get("rows") or not fields.get("columns") or "position" not in fields:
+        return None  # not an image (or 0 rows), or geometry possibly elsewhere: pydicom's path decides
     if "orientation" not in fields or "pixelSpacing" not in fields:
         return None  # the message about missing geometry comes from pydicom's path (setGeometry)
     if _MOSAIC_MARKERS.search(fields.get("imageType", "")):

@@ -16,60 +16,41 @@ Two ways to read a header, with the same result:
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
 
-from ..geometry.findings import INFO, WARNING, Finding, Kind, Severity
+from ..geometry.findings import ERROR, INFO, Finding, Kind
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import (
     SliceHeader,
+    checkedFloat,
+    checkedInt,
+    checkedTriple,
     firstItem,
     firstValue,
+    frameCountProblem,
     joinedValues,
-    optionalFloat,
     optionalInt,
-    optionalTriple,
     setGeometry,
 )
 from .fastframes import framesFromGroups, readFramesFast
 from .fastreader import NO_EXTENT, UNDEFINED_LENGTH, readSliceHeaderFast
+from .filechecks import (
+    BudgetExceeded,
+    TimeBudget,
+    UnreadableFileError,
+    hasDICMPrefix,
+    notDICOM,
+    plausibleFirstElement,
+    readHead,
+)
 
 if TYPE_CHECKING:  # pydicom (and tqdm, which it imports when installed) only once a file needs it
     from pydicom.dataset import Dataset
 
-
-class UnreadableFileError(Exception):
-    """A file that gives no slice; ``severity`` is ``warning`` or ``info``."""
-
-    def __init__(self, message: str, severity: Severity = WARNING) -> None:
-        super().__init__(message)
-        self.severity = severity
-
-
-# --------------------------------------------------------------------------- discovery
-
-
-def findFiles(paths: Sequence[str]) -> Tuple[List[str], List[Finding]]:
-    """Expand files and folders (recursively, sorted, hidden entries skipped) into file paths.
-
-    Paths are kept as given (joined with the folder as given). A path that
-    does not exist gives an ``unreadableFile`` finding.
-    """
-    files: List[str] = []
-    findings: List[Finding] = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, directories, names in os.walk(path):
-                directories[:] = sorted(d for d in directories if not d.startswith("."))
-                files.extend(os.path.join(root, name) for name in sorted(names) if not name.startswith("."))
-        elif os.path.isfile(path):
-            files.append(path)
-        else:
-            findings.append(
-                Finding(Kind.unreadableFile, WARNING, f"{path}: no such file or folder; skipped.", file=path)
-            )
-    return files, findings
-
+_log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- reading
 
@@ -104,37 +85,43 @@ def readSliceHeaders(path: str, *, fast: bool = True) -> List[SliceHeader]:
 def readDatasetWithPydicom(path: str) -> Dataset:
     """Read a header with ``pydicom.dcmread(stop_before_pixels=True)``.
 
-    A file without the 128-byte preamble and ``DICM`` prefix is accepted only
-    if pydicom, forced, finds a SOP Class UID in it (old ACR-NEMA-style files).
+    Only a regular file is opened (:func:`.filechecks.readHead`). A file without the 128-byte preamble and
+    ``DICM`` prefix is read, forced, only when it starts with a plausible first element, and accepted only if
+    pydicom then finds a SOP Class UID in it (old ACR-NEMA-style files). Values longer than
+    :data:`DEFER_BYTES` are not read (pydicom reads them on access): a length field that lies (4 GiB) costs
+    nothing.
     """
     import pydicom  # here, not at module level: a series the fast reader reads whole never imports it
 
+    head = readHead(path)
+    if not hasDICMPrefix(head) and not plausibleFirstElement(head):
+        raise notDICOM(path)
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        return pydicom.dcmread(path, stop_before_pixels=True, defer_size=DEFER_BYTES)
     except pydicom.errors.InvalidDicomError:
-        if _hasDICMPrefix(path):
+        if hasDICMPrefix(head):
             raise UnreadableFileError(
                 f"{path}: damaged DICOM file (DICM prefix, unreadable header); skipped."
             ) from None
+    except RecursionError:
+        raise UnreadableFileError(
+            f"{path}: damaged or adversarial DICOM: sequences nested too deeply to read; skipped."
+        ) from None
     except Exception as error:
         raise UnreadableFileError(
             f"{path}: unreadable or truncated DICOM ({type(error).__name__}: {error}); skipped."
         ) from error
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True, defer_size=DEFER_BYTES)
         if "SOPClassUID" in dataset and str(dataset.SOPClassUID).startswith("1.2.840.10008."):
             return dataset
     except Exception:
         pass
-    raise UnreadableFileError(f"{path}: not a DICOM file (no DICM prefix and no DICOM header); skipped.", INFO)
+    raise notDICOM(path)
 
 
-def _hasDICMPrefix(path: str) -> bool:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read(132)[128:132] == b"DICM"
-    except OSError:
-        return False
+DEFER_BYTES = 1 << 20
+"""Values longer than this (1 MiB) are left unread until used (``dcmread``'s ``defer_size``)."""
 
 
 # --------------------------------------------------------------------------- dataset -> slices
@@ -149,45 +136,94 @@ def _checkIsImage(dataset: Dataset, path: str) -> None:
         if "Image Storage" in name or not sopClass:
             raise UnreadableFileError(f"{path}: truncated or damaged: a {name} object without Rows/Columns; skipped.")
         raise UnreadableFileError(f"{path}: DICOM object without an image ({name}); skipped.", INFO)
-    _checkPixelDataLength(dataset, path)
+    for keyword, tag in (("Rows", "0028,0010"), ("Columns", "0028,0011")):
+        if not optionalInt(dataset.get(keyword)):
+            raise UnreadableFileError(
+                f"{path}: {keyword} ({tag}) is {_shownValue(dataset, keyword)}: an image without pixels; skipped."
+            )
+    _checkPixelData(dataset, path)
 
 
-def _checkPixelDataLength(dataset: Dataset, path: str) -> None:
-    """Report a file that ends before the end of its (defined-length) pixel data: a truncated copy."""
+def _checkPixelData(dataset: Dataset, path: str) -> None:
+    """Report an image whose pixel data is missing or cut (a truncated copy), or too short for its frame count.
+
+    A file cut at or just before PixelData reads like a clean header: without this it was a slice.
+    NumberOfFrames is checked against the pixel data's length before any per-frame work, so that a claimed
+    2**31 - 1 frames in an 8 KiB file is a finding, not hours of work and gigabytes of memory.
+    """
     fileSize = os.path.getsize(path)
-    extent = _pixelDataEndWithPydicom(path)
-    if extent is not None and fileSize < extent:
+    extent = _pixelDataExtentWithPydicom(path)
+    if extent is None:
         raise UnreadableFileError(
-            f"{path}: truncated: the file is {fileSize} bytes but its pixel data ends at byte {extent} "
-            f"({extent - fileSize} bytes missing); skipped."
+            f"{path}: truncated or damaged: an image without pixel data (the file ends after {fileSize} bytes "
+            f"of header); skipped."
         )
+    end = NO_EXTENT if extent.length == UNDEFINED_LENGTH else extent.valueOffset + extent.length
+    if end != NO_EXTENT and fileSize < end:
+        raise UnreadableFileError(
+            f"{path}: truncated: the file is {fileSize} bytes but its pixel data ends at byte {end} "
+            f"({end - fileSize} bytes missing); skipped."
+        )
+    claimed = optionalInt(dataset.get("NumberOfFrames"))
+    if claimed is None or claimed <= 1:
+        return
+    available = fileSize - extent.valueOffset if end == NO_EXTENT else extent.length
+    problem = frameCountProblem(
+        claimed,
+        rows=optionalInt(dataset.get("Rows")) or 0,
+        columns=optionalInt(dataset.get("Columns")) or 0,
+        samplesPerPixel=optionalInt(dataset.get("SamplesPerPixel")),
+        bitsAllocated=optionalInt(dataset.get("BitsAllocated")),
+        pixelDataBytes=available,
+        encapsulated=end == NO_EXTENT,
+    )
+    if problem:
+        raise UnreadableFileError(f"{path}: {problem}; skipped.")
 
 
-def _pixelDataEndWithPydicom(path: str) -> Optional[int]:
-    """Byte offset where PixelData's value ends, from pydicom's element header (the value is not read)."""
+def _shownValue(dataset: Dataset, keyword: str) -> str:
+    try:
+        return repr(dataset.get(keyword))
+    except Exception:  # noqa: BLE001  a value pydicom cannot decode
+        return "undecodable"
+
+
+@dataclasses.dataclass(frozen=True)
+class PixelDataExtent:
+    """Where a file's pixel data element (PixelData, FloatPixelData or DoubleFloatPixelData) holds its value."""
+
+    tag: int
+    valueOffset: int
+    length: int
+    """The element's length field: UNDEFINED_LENGTH for encapsulated (compressed) pixel data."""
+
+
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+
+
+def _pixelDataExtentWithPydicom(path: str) -> Optional[PixelDataExtent]:
+    """The pixel data element's extent, from pydicom's element header (the value is not read); None if none."""
     from pydicom.filereader import read_partial
 
     found: Dict[str, Any] = {}
 
     def atPixelData(tag: int, vr: Optional[str], length: int) -> bool:
-        if tag == 0x7FE00010:
-            found["vr"], found["length"] = vr, length
+        if tag in _PIXEL_TAGS:
+            found["tag"], found["vr"], found["length"] = int(tag), vr, length
             return True
         return False
 
     try:
         with open(path, "rb") as stream:
-            read_partial(stream, stop_when=atPixelData, force=True)
+            read_partial(stream, stop_when=atPixelData, defer_size=DEFER_BYTES, force=True)
             elementStart = stream.tell()  # pydicom rewinds to the element's first byte
     except Exception as error:
         message = f"{path}: truncated or damaged ({type(error).__name__}: {error}); skipped."
         raise UnreadableFileError(message) from error
     if not found:
         return None
-    if found["length"] == UNDEFINED_LENGTH:
-        return NO_EXTENT
     headerLength = 8 if found["vr"] is None else 12
-    return elementStart + headerLength + int(found["length"])
+    return PixelDataExtent(found["tag"], elementStart + headerLength, int(found["length"]))
 
 
 def slicesFromDataset(dataset: Dataset, path: str, perFrame: Optional[List[Any]] = None) -> List[SliceHeader]:
@@ -198,6 +234,7 @@ def slicesFromDataset(dataset: Dataset, path: str, perFrame: Optional[List[Any]]
     """
     from .mosaics import mosaicSlices  # imports pydicom
 
+    problems: List[str] = []  # values present but not used (valueProblems)
     common = SliceHeader(
         file=path,
         seriesInstanceUID=str(dataset.get("SeriesInstanceUID", "") or ""),
@@ -205,25 +242,28 @@ def slicesFromDataset(dataset: Dataset, path: str, perFrame: Optional[List[Any]]
         sopClassUID=str(dataset.get("SOPClassUID", "") or ""),
         manufacturer=str(dataset.get("Manufacturer", "") or ""),
         seriesDescription=str(dataset.get("SeriesDescription", "") or ""),
-        seriesNumber=optionalInt(dataset.get("SeriesNumber")),
+        seriesNumber=checkedInt(problems, "SeriesNumber", dataset.get("SeriesNumber")),
         modality=str(dataset.get("Modality", "") or ""),
-        instanceNumber=optionalInt(dataset.get("InstanceNumber")),
+        instanceNumber=checkedInt(problems, "InstanceNumber", dataset.get("InstanceNumber")),
         rows=optionalInt(dataset.get("Rows")),
         columns=optionalInt(dataset.get("Columns")),
         frameOfReferenceUID=str(dataset.get("FrameOfReferenceUID", "") or ""),
-        sliceThickness=optionalFloat(dataset.get("SliceThickness")),
-        spacingBetweenSlices=optionalFloat(dataset.get("SpacingBetweenSlices")),
-        gantryDetectorTilt=optionalFloat(dataset.get("GantryDetectorTilt")),
-        numberOfFrames=max(1, optionalInt(dataset.get("NumberOfFrames")) or 1),
+        sliceThickness=checkedFloat(problems, "SliceThickness", dataset.get("SliceThickness")),
+        spacingBetweenSlices=checkedFloat(problems, "SpacingBetweenSlices", dataset.get("SpacingBetweenSlices")),
+        gantryDetectorTilt=checkedFloat(problems, "GantryDetectorTilt", dataset.get("GantryDetectorTilt")),
+        numberOfFrames=checkedInt(problems, "NumberOfFrames", dataset.get("NumberOfFrames")) or 1,
         imageType=joinedValues(dataset.get("ImageType")),
-        acquisitionNumber=optionalInt(dataset.get("AcquisitionNumber")),
-        echoNumber=optionalInt(firstValue(dataset.get("EchoNumbers"))),
-        temporalPosition=optionalInt(dataset.get("TemporalPositionIdentifier")),
-        triggerTime=optionalFloat(dataset.get("TriggerTime")),
-        echoTime=optionalFloat(dataset.get("EchoTime")),
+        acquisitionNumber=checkedInt(problems, "AcquisitionNumber", dataset.get("AcquisitionNumber")),
+        echoNumber=checkedInt(problems, "EchoNumbers", firstValue(dataset.get("EchoNumbers"))),
+        temporalPosition=checkedInt(problems, "TemporalPositionIdentifier", dataset.get("TemporalPositionIdentifier")),
+        triggerTime=checkedFloat(problems, "TriggerTime", dataset.get("TriggerTime")),
+        echoTime=checkedFloat(problems, "EchoTime", dataset.get("EchoTime")),
         acquisitionTime=str(dataset.get("AcquisitionTime", "") or ""),
-        diffusionBValue=optionalFloat(dataset.get("DiffusionBValue")),
-        diffusionGradientOrientation=optionalTriple(dataset.get("DiffusionGradientOrientation")),
+        diffusionBValue=checkedFloat(problems, "DiffusionBValue", dataset.get("DiffusionBValue")),
+        diffusionGradientOrientation=checkedTriple(
+            problems, "DiffusionGradientOrientation", dataset.get("DiffusionGradientOrientation")
+        ),
+        valueProblems=problems,
     )
     tiles = mosaicSlices(dataset, common)  # Siemens MOSAIC and UIH grid files: one header per tile
     if tiles is not None:
@@ -251,12 +291,55 @@ def readAll(
     files = list(files)
     slices: List[SliceHeader] = []
     findings: List[Finding] = []
-    for index, path in enumerate(files):
-        if progressCallback is not None and index % 64 == 0:
-            if progressCallback(f"Reading DICOM headers ({index}/{len(files)})", index / max(1, len(files))):
-                break
-        try:
-            slices.extend(readSliceHeaders(path, fast=fast))
-        except UnreadableFileError as error:
-            findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
+    with TimeBudget() as budget:
+        for index, path in enumerate(files):
+            if progressCallback is not None and index % 64 == 0:
+                if progressCallback(f"Reading DICOM headers ({index}/{len(files)})", index / max(1, len(files))):
+                    break
+            budget.start()
+            try:
+                slices.extend(readSliceHeaders(path, fast=fast))
+            except BudgetExceeded:
+                error = budget.exceeded(path)
+                findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
+            except UnreadableFileError as error:
+                findings.append(Finding(Kind.unreadableFile, error.severity, str(error), file=path))
+            except Exception as error:  # noqa: BLE001  a bug met on one file: that file is reported, the rest is read
+                _log.warning("internal error reading %s", path, exc_info=True)  # the traceback, for --debug
+                findings.append(internalErrorFinding(path, error))
+            finally:
+                budget.stop()
     return slices, findings
+
+
+def internalErrorFinding(path: str, error: BaseException) -> Finding:
+    """An ``internalError`` finding: reading or checking ``path`` raised what no damaged file should cause.
+
+    The file is left out and the others are read; the command line prints its output, then exits with
+    status 70 saying so (a bug, not a property of the data).
+    """
+    where = _innermostProjectFrame(error)
+    return Finding(
+        Kind.internalError,
+        ERROR,
+        f"{path}: internal error while reading this file ({type(error).__name__}: {_firstLine(error)}"
+        f"{f' at {where}' if where else ''}); skipped. This is a bug: please report it.",
+        file=path,
+    )
+
+
+def _innermostProjectFrame(error: BaseException) -> str:
+    """``module.py:line`` of the innermost frame of this library in the traceback, or ``""``."""
+    traceback = error.__traceback__
+    where = ""
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if "AffineInspectorLib" in filename:
+            where = f"{os.path.basename(filename)}:{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    return where
+
+
+def _firstLine(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else "no message"

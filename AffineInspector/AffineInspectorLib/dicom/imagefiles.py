@@ -492,3 +492,95 @@ def _oneLine(error: BaseException) -> str:
     """``Type: message`` on one line: the last non-empty line (SimpleITK's messages end with the reason)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return f"{type(error).__name__}: {lines[-1][:200]}" if lines else type(error).__name__
+
+
+# --------------------------------------------------------------------------- truncated volume files
+
+
+def truncationProblem(path: str) -> Optional[str]:
+    """Why a NIfTI (.nii, .nii.gz) or NRRD (.nrrd, .nhdr) file holds fewer voxel bytes than its header
+    describes, in plain words; ``None`` when it holds them all or the format is not checked (MetaImage, MGH).
+
+    Slicer's volumes logic (ITK) loads such a file without a word and fills the missing voxels with 0, so a
+    truncated copy would give a half-empty (or all-zero) result that looks like data. Compressed data is
+    decompressed once, as a stream, to count its bytes (a cut gzip stream is itself the answer).
+    """
+    lower = path.lower()
+    try:
+        if lower.endswith((".nii", ".nii.gz")):
+            return _niftiShortfall(path)
+        if lower.endswith(NRRD_EXTENSIONS):
+            return _nrrdShortfall(path)
+    except ImportError:  # nibabel or pynrrd missing: the reader that needs them says so
+        return None
+    return None
+
+
+def _niftiShortfall(path: str) -> Optional[str]:
+    import nibabel
+
+    try:
+        image = nibabel.load(path)
+    except Exception as error:  # noqa: BLE001  nibabel's many errors: not a readable NIfTI header
+        return f"not a readable NIfTI file ({_oneLine(error)})"
+    header: Any = image.header  # a Nifti1Header or Nifti2Header (nibabel types it as its base class)
+    start = int(header.get("vox_offset", 0))
+    needed = int(np.prod(header.get_data_shape(), dtype=np.int64)) * header.get_data_dtype().itemsize
+    available = _bytesAfter(path, start, compressed=path.lower().endswith(".gz"))
+    return _shortfall(available, needed)
+
+
+def _nrrdShortfall(path: str) -> Optional[str]:
+    import nrrd
+
+    try:
+        with open(path, "rb") as stream:
+            header = nrrd.read_header(stream)
+            start = stream.tell()
+    except Exception as error:  # noqa: BLE001  pynrrd's errors: not a readable NRRD header
+        return f"not a readable NRRD header ({_oneLine(error)})"
+    encoding = str(header.get("encoding", "raw")).lower()
+    if encoding not in ("raw", "gzip", "gz"):
+        return None  # text, bzip2...: not checked here
+    dataFile = header.get("data file") or header.get("datafile")
+    if dataFile:
+        if not isinstance(dataFile, str) or "%" in dataFile or dataFile.upper().startswith("LIST"):
+            return None  # several data files: not checked here
+        dataPath = dataFile if os.path.isabs(dataFile) else os.path.join(os.path.dirname(path), dataFile)
+        if not os.path.isfile(dataPath):
+            return f"its data file {dataPath} is missing"
+        path, start = dataPath, int(header.get("byte skip", 0) or 0)
+    dtype = nrrd.reader._determine_datatype(header)
+    needed = int(np.prod(header["sizes"], dtype=np.int64)) * dtype.itemsize
+    return _shortfall(_bytesAfter(path, start, compressed=encoding != "raw"), needed)
+
+
+def _bytesAfter(path: str, start: int, *, compressed: bool) -> int:
+    """How many voxel bytes ``path`` holds from ``start``: the file's own bytes, or (``compressed``) those of the
+    gzip stream, decompressed: the whole file's (NIfTI .nii.gz: ``start`` counts in the decompressed bytes), or
+    from ``start`` on (NRRD: the gzip stream follows the text header). -1 for a cut compressed stream."""
+    if not compressed:
+        return max(0, os.path.getsize(path) - start)
+    import gzip
+    import zlib
+
+    wholeFile = path.lower().endswith(".gz")
+    total = 0
+    try:
+        with open(path, "rb") as raw:
+            if not wholeFile:
+                raw.seek(start)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    total += len(block)
+    except (EOFError, OSError, zlib.error):
+        return -1
+    return max(0, total - start) if wholeFile else total
+
+
+def _shortfall(available: int, needed: int) -> Optional[str]:
+    if available < 0:
+        return "truncated: its compressed data stream ends before its end"
+    if available < needed:
+        return f"truncated: it holds {available} bytes of voxel data, its header describes {needed}"
+    return None

@@ -18,9 +18,13 @@ maps points in single precision.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
+
+import numpy as np
 
 from ..geometry.errors import GeometryError
+from . import outputs
+from .imagefiles import truncationProblem
 
 DIRECT_INTERPOLATIONS = ("nearest", "linear")
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -48,13 +52,20 @@ def directProblem(inputPath: str, referencePath: str, interpolation: str) -> Opt
     return None
 
 
-def resampleFile(inputPath: str, referencePath: str, outputPath: str, *, interpolation: str, compress: bool) -> None:
+def resampleFile(
+    inputPath: str, referencePath: str, outputPath: str, *, interpolation: str, compress: bool, mkdir: bool = False
+) -> Optional[str]:
     """Resample ``inputPath`` onto ``referencePath``'s grid and write ``outputPath`` (see module docstring).
 
-    Raises GeometryError when the output would be empty (no input voxel lies on the reference grid).
+    Written as every output is (:func:`.outputs.newFiles`: never over a file); returns the folder ``mkdir``
+    created, if any. Raises GeometryError, writing nothing, when the input is truncated or the output would be
+    empty (every voxel 0 or NaN).
     """
     import SimpleITK as sitk
 
+    problem = truncationProblem(inputPath)  # ITK would fill the missing voxels with 0 without a word
+    if problem:
+        raise GeometryError(f"{inputPath}: {problem}; nothing written")
     reference = sitk.ImageFileReader()
     reference.SetFileName(referencePath)
     reference.ReadImageInformation()  # the grid only: REF's voxels are never read
@@ -71,17 +82,33 @@ def resampleFile(inputPath: str, referencePath: str, outputPath: str, *, interpo
         0,
         image.GetPixelID(),
     )
-    _refuseEmpty(resampled, outputPath)
-    sitk.WriteImage(resampled, outputPath, compress)
+    _refuseEmpty(resampled, image, inputPath, outputPath)
+    with outputs.newFiles(outputPath, mkdir=mkdir) as written:
+        sitk.WriteImage(resampled, written.staged, compress)
+    return written.createdFolder
 
 
-def _refuseEmpty(image: object, outputPath: str) -> None:
-    """GeometryError when every voxel is 0: the input does not reach the reference grid (nothing written)."""
+def _refuseEmpty(resampled: Any, image: Any, inputPath: str, outputPath: str) -> None:
+    """GeometryError when every voxel of the result is 0 or NaN, saying why: an input with no nonzero finite
+    voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing written)."""
+    if _hasData(resampled):
+        return
+    if not _hasData(image):
+        raise GeometryError(
+            f"{inputPath} holds no nonzero finite voxel (every voxel 0 or NaN: a truncated or damaged file?), so "
+            f"every voxel of {outputPath} would be 0; nothing written"
+        )
+    raise GeometryError(
+        f"every voxel of {outputPath} would be 0: {inputPath} does not overlap the grid of the reference; "
+        f"nothing written"
+    )
+
+
+def _hasData(image: Any) -> bool:
+    """Whether a SimpleITK image holds a nonzero finite voxel."""
     import SimpleITK as sitk
 
-    extremes = sitk.MinimumMaximumImageFilter()
-    extremes.Execute(image)
-    if extremes.GetMinimum() == 0 and extremes.GetMaximum() == 0:
-        raise GeometryError(
-            f"{outputPath}: every voxel would be 0 (the input does not overlap the reference grid); nothing written"
-        )
+    values = sitk.GetArrayViewFromImage(image)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return bool(np.any(values))

@@ -1,43 +1,28 @@
 """Image files written atomically: never over an existing file, never under an input's name.
 
-:func:`writeVolume` writes .nii / .nii.gz (nibabel), .nrrd (pynrrd) or .npy (numpy) through a temporary file in
-the target folder that is then linked to the final name, which must not exist: no input, no file this run did
-not create, is ever replaced. nibabel and pynrrd are imported inside the functions that need them, so
-``inspect`` never imports them. Arrays come in DICOM order [k, j, i] with Slicer's IJKToRAS (RAS mm).
+:func:`writeVolume` writes .nii / .nii.gz (nibabel), .nrrd (pynrrd) or .npy (numpy) through
+:func:`.outputs.newFiles` (a private folder beside the target, then a hard link to the final name, which must
+not exist): no input, no file this run did not create, is ever replaced. nibabel and pynrrd are imported inside
+the functions that need them, so ``inspect`` never imports them. Arrays come in DICOM order [k, j, i] with
+Slicer's IJKToRAS (RAS mm).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..geometry.errors import GeometryError
+from . import outputs
 
 WRITE_EXTENSIONS = (".nii.gz", ".nii", ".nrrd", ".npy")
-_COMPANIONS = (".raw", ".raw.gz", ".zraw", ".img", ".img.gz")
-"""Data files that may sit beside a header file (.nhdr, .mhd, .hdr): an output never takes their names."""
 
 
-def refuseOutput(output: str, inputs: Sequence[str]) -> None:
-    """GeometryError (nothing written) for an output of the wrong kind, an input, or an existing file."""
-    lower = output.lower()
-    if not lower.endswith(WRITE_EXTENSIONS):
-        raise GeometryError(f"--output must end with one of {', '.join(WRITE_EXTENSIONS)}; nothing written")
-    for given in inputs:
-        if os.path.exists(given) and os.path.abspath(given) == os.path.abspath(output):
-            raise GeometryError(f"--output {output} is an input; choose a new file. Nothing written")
-        if os.path.exists(output) and os.path.exists(given) and os.path.samefile(output, given):
-            raise GeometryError(f"--output {output} is an input; choose a new file. Nothing written")
-    if os.path.exists(output):
-        raise GeometryError(f"{output} exists; choose a new file name. Nothing written")
-    if lower.endswith(_COMPANIONS):
-        raise GeometryError(f"{output}: a data file name of another image's header; nothing written")
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise GeometryError(f"{folder}: no such folder; nothing written")
+def refuseOutput(output: str, inputs: Sequence[str], *, mkdir: bool = False) -> None:
+    """GeometryError (nothing written) for an output of the wrong kind, an input, an existing file, a symbolic
+    link, a companion data file in the way or a missing folder (:func:`.outputs.refuseOutput`)."""
+    outputs.refuseOutput(output, option="--output", inputs=inputs, extensions=WRITE_EXTENSIONS, mkdir=mkdir)
 
 
 def refuseEmpty(array: np.ndarray, output: str) -> None:
@@ -52,33 +37,24 @@ def refuseEmpty(array: np.ndarray, output: str) -> None:
         )
 
 
-def writeVolume(output: str, arrayKJI: np.ndarray, IJKToRAS: np.ndarray, *, description: str = "") -> None:
+def writeVolume(
+    output: str, arrayKJI: np.ndarray, IJKToRAS: np.ndarray, *, description: str = "", mkdir: bool = False
+) -> Optional[str]:
     """Write a DICOM-order array [k, j, i] to ``output``: .npy as is; .nii(.gz) / .nrrd as (i, j, k) with the
-    Slicer IJKToRAS given (RAS mm). Atomic, never over an existing file; refuses an all-zero / all-NaN array."""
+    Slicer IJKToRAS given (RAS mm). Atomic, never over an existing file (:func:`.outputs.newFiles`); refuses an
+    all-zero / all-NaN array. Returns the folder created for it (``mkdir``), else None."""
     refuseEmpty(arrayKJI, output)
     lower = output.lower()
     extension = next(ext for ext in WRITE_EXTENSIONS if lower.endswith(ext))
-    folder = os.path.dirname(os.path.abspath(output))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(output) + ".", suffix=extension, dir=folder)
-    os.close(handle)
-    try:
+    with outputs.newFiles(output, mkdir=mkdir) as written:
         if extension == ".npy":
-            np.save(temporary, np.ascontiguousarray(arrayKJI))
+            with open(written.staged, "wb") as stream:  # np.save on a path would append .npy to other names
+                np.save(stream, np.ascontiguousarray(arrayKJI))
         elif extension in (".nii", ".nii.gz"):
-            _writeNIfTI(temporary, arrayKJI, IJKToRAS, description)
+            _writeNIfTI(written.staged, arrayKJI, IJKToRAS, description)
         else:
-            _writeNRRD(temporary, arrayKJI, IJKToRAS)
-        try:
-            os.link(temporary, output)  # fails if the name appeared meanwhile: never replaces a file
-        except FileExistsError:
-            raise GeometryError(f"{output} appeared while writing; nothing replaced") from None
-        except OSError:  # a file system without hard links: rename, after one more check
-            if os.path.exists(output):
-                raise GeometryError(f"{output} appeared while writing; nothing replaced") from None
-            os.rename(temporary, output)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+            _writeNRRD(written.staged, arrayKJI, IJKToRAS)
+    return written.createdFolder
 
 
 def _writeNIfTI(path: str, arrayKJI: np.ndarray, IJKToRAS: np.ndarray, description: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any, List, Optional, Tuple, Union
 from pydicom.dataset import Dataset
 
 from ..geometry.mosaic import MosaicFile, MosaicSlices, SliceOrderCode
-from ..geometry.sliceheader import SliceHeader, orientationProblem, spacingProblem
+from ..geometry.sliceheader import SliceHeader, orientationProblem, positionProblem, spacingProblem
 from . import csa, uih
 
 
@@ -116,8 +116,18 @@ def _placedRecord(
 
 
 def _tileHeaders(common: SliceHeader, record: MosaicFile, slices: MosaicSlices) -> List[SliceHeader]:
-    """One header per tile, in tile order; orientation and pixel spacing are the file's."""
+    """One header per tile, in tile order; orientation and pixel spacing are the file's.
+
+    Tile positions computed from out-of-range values (an IPP of 1e300, a huge slice spacing) would leave the
+    floating-point range in the geometry: such a mosaic is not placed (every slice's IPP passes the same
+    check, :func:`~..geometry.sliceheader.positionProblem`).
+    """
     assert record.orientation is not None and record.pixelSpacing is not None  # placed tiles have both
+    for position in slices.positions.tolist():
+        problem = positionProblem(tuple(float(value) for value in position))
+        if problem:
+            why = f"{record.vendor}: the tile positions computed from the header are out of range ({problem})"
+            return _unplaced(common, dataclasses.replace(record, problem=why))
     headers = []
     for tile, position in enumerate(slices.positions.tolist()):
         x, y, z = (float(value) for value in position)

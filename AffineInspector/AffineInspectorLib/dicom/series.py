@@ -19,8 +19,9 @@ from ..geometry.mosaic import MosaicFile
 from ..geometry.progress import ProgressCallback
 from ..geometry.sliceheader import SliceHeader
 from ..geometry.stack import SliceRow, Stack, buildStack, volumeSlices
-from .headers import findFiles, readAll
+from .headers import readAll
 from .slicersort import sortLikeSlicer
+from .walk import findFiles
 
 
 @dataclasses.dataclass

@@ -381,11 +381,31 @@ def _seriesSorter(first: Loadable, second: Loadable) -> int:
         return 0
 
 
-def examineForImport(source: TagSource, fileLists: Sequence[Sequence[str]], **options: Any) -> List[Loadable]:
-    """Every series' loadables (:func:`examineFiles`), sorted by series number as the plugin sorts them."""
+def examineForImport(
+    source: TagSource,
+    fileLists: Sequence[Sequence[str]],
+    *,
+    failures: Optional[Dict[str, str]] = None,
+    **options: Any,
+) -> List[Loadable]:
+    """Every series' loadables (:func:`examineFiles`), sorted by series number as the plugin sorts them.
+
+    A position or orientation string that is not numbers makes the plugin's ``getSortedImageFiles`` raise
+    ValueError; in Slicer that fails the plugin for every series examined together. Here only that series
+    gives no loadable, and ``failures[SeriesInstanceUID]`` says why (when ``failures`` is given; else the
+    ValueError propagates, as in Slicer).
+    """
     loadables: List[Loadable] = []
     for files in fileLists:
-        loadables.extend(examineFiles(source, files, **options))
+        try:
+            loadables.extend(examineFiles(source, files, **options))
+        except ValueError as error:
+            if failures is None:
+                raise
+            failures[source.fileValue(files[0], TAGS["seriesUID"])] = (
+                f"Slicer's scalar-volume plugin cannot examine it (its getSortedImageFiles raises {error}: a "
+                f"position or orientation that is not numbers); not loaded"
+            )
     return sorted(loadables, key=cmp_to_key(_seriesSorter))
 
 
@@ -400,8 +420,15 @@ def selectHighestConfidenceLoadables(source: TagSource, loadables: Sequence[Load
             loadable.selected = loadable.confidence == highest
 
 
-def loadablesToLoad(source: TagSource, fileLists: Sequence[Sequence[str]], **options: Any) -> List[Loadable]:
-    """What ``DICOMUtils.loadSeriesByUID`` loads with the scalar-volume plugin alone, in Slicer's order."""
-    loadables = examineForImport(source, fileLists, **options)
+def loadablesToLoad(
+    source: TagSource,
+    fileLists: Sequence[Sequence[str]],
+    *,
+    failures: Optional[Dict[str, str]] = None,
+    **options: Any,
+) -> List[Loadable]:
+    """What ``DICOMUtils.loadSeriesByUID`` loads with the scalar-volume plugin alone, in Slicer's order (series
+    the plugin cannot examine are in ``failures``, see :func:`examineForImport`)."""
+    loadables = examineForImport(source, fileLists, failures=failures, **options)
     selectHighestConfidenceLoadables(source, loadables)
     return [loadable for loadable in loadables if loadable.selected]

@@ -14,38 +14,40 @@ itk        ITK/Slicer ``.tfm`` (Insight Transform File V1.0 text: ``AffineTransf
 =========  =====================================================================================
 
 The matrix is written as given: what it maps from and to is the caller's (see the ``affine`` command).
-Every file is written atomically and never over an existing file: a temporary file in the target folder,
-then a hard link to the target name (which fails if the name exists), then the temporary name removed.
+Every file is written atomically and never over an existing file, a symbolic link or a missing folder's
+name (:mod:`.outputs`: written in a private folder beside the target, then hard-linked to the target name,
+which fails if the name exists).
 scipy and SimpleITK are imported only when their format is written.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from typing import Callable, Dict, Iterator, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 import numpy.typing as npt
 
 from ..geometry.errors import GeometryError
+from . import outputs
 
 FORMATS = ("trm", "spm-mat", "flirt", "itk")
 
 
-def writeTransform(formatName: str, path: str, matrix: npt.ArrayLike) -> None:
+def writeTransform(formatName: str, path: str, matrix: npt.ArrayLike, *, mkdir: bool = False) -> Optional[str]:
     """Write ``matrix`` (4x4, bottom row 0 0 0 1) to a new file ``path`` in ``formatName``'s layout.
 
-    Raises GeometryError when ``path`` exists, its folder does not, or the matrix is not affine.
+    Raises GeometryError when ``path`` exists or is a symbolic link, its folder does not exist (unless
+    ``mkdir``), or the matrix is not affine (:mod:`.outputs`). Returns the folder created for it, if any.
     """
     values = _affine(matrix)
     writer = _WRITERS.get(formatName)
     if writer is None:
         raise ValueError(f"formatName must be one of {FORMATS}, not {formatName!r}")
-    suffix = ".h5" if formatName == "itk" and path.lower().endswith((".h5", ".hdf5")) else ".tmp"
-    with _newFile(path, suffix) as temporary:
-        writer(temporary, values)
+    outputs.refuseOutput(path, option="", mkdir=mkdir)
+    with outputs.newFiles(path, mkdir=mkdir) as written:
+        writer(written.staged, values)
+    return written.createdFolder
 
 
 def readTransform(formatName: str, path: str) -> np.ndarray:
@@ -154,7 +156,7 @@ def _writeSPM(path: str, matrix: np.ndarray) -> None:
 
 
 def _writeITK(path: str, matrix: np.ndarray) -> None:
-    if not path.lower().endswith(".h5"):
+    if not path.lower().endswith((".h5", ".hdf5")):
         _writeText(itkText)(path, matrix)
         return
     import SimpleITK
@@ -228,30 +230,3 @@ _READERS: Dict[str, Callable[[str], np.ndarray]] = {
     "flirt": _readFLIRT,
     "itk": _readITK,
 }
-
-
-@contextlib.contextmanager
-def _newFile(path: str, suffix: str) -> Iterator[str]:
-    """Yield a temporary path in ``path``'s folder; afterwards link it to ``path`` (never replacing a file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise GeometryError(f"{path}: the folder {folder} does not exist")
-    if os.path.lexists(path):
-        raise GeometryError(f"{path} exists: refusing to replace it (choose a new name)")
-    descriptor, temporary = tempfile.mkstemp(prefix=".affine-inspector-", suffix=suffix, dir=folder)
-    os.close(descriptor)
-    try:
-        yield temporary
-        _linkNew(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-
-
-def _linkNew(temporary: str, path: str) -> None:
-    try:
-        os.link(temporary, path)  # atomic, and fails when path appeared meanwhile
-    except FileExistsError:
-        raise GeometryError(f"{path} exists: refusing to replace it (choose a new name)") from None
-    except OSError as error:
-        raise GeometryError(f"{path}: cannot be created ({error.strerror})") from error

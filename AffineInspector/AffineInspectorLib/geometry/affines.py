@@ -27,6 +27,8 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import numpy.typing as npt
 
+from .sliceheader import PIXEL_SPACING_RANGE_MM, POSITION_LIMIT_MM
+
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 """Maps LPS coordinates to RAS (its own inverse)."""
 
@@ -231,6 +233,36 @@ def voxelToVoxel(ijkToRASFrom: np.ndarray, ijkToRASTo: np.ndarray) -> np.ndarray
     LPS or RAS as long as both are the same).
     """
     return np.linalg.inv(np.asarray(ijkToRASTo, dtype=float)) @ np.asarray(ijkToRASFrom, dtype=float)
+
+
+def gridMatrixProblem(matrix: npt.ArrayLike) -> Optional[str]:
+    """Why a volume's 4x4 IJK-to-patient matrix (mm) places no usable grid, in plain words; ``None`` if it does.
+
+    The limits are those every slice's IPP and PixelSpacing are held to
+    (:data:`~.sliceheader.POSITION_LIMIT_MM`, :data:`~.sliceheader.PIXEL_SPACING_RANGE_MM`): a reader that
+    does not check them (Slicer's loads an IPP of 1e150 mm as it is) gives a matrix whose inverse, fits and
+    overlaps leave the floating-point range.
+
+    Examples
+    --------
+    >>> gridMatrixProblem(np.diag([1.0, 1.0, 2.0, 1.0])) is None
+    True
+    >>> gridMatrixProblem(np.array([[1, 0, 0, 1e150], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]))
+    'origin beyond 1e+07 mm (1e+150, 0, 0)'
+    """
+    values = np.asarray(matrix, dtype=float)
+    if values.shape != (4, 4) or not np.all(np.isfinite(values)):
+        return "not a finite 4x4 matrix"
+    origin = values[:3, 3]
+    if np.max(np.abs(origin)) > POSITION_LIMIT_MM:
+        return f"origin beyond {POSITION_LIMIT_MM:g} mm ({', '.join(f'{value:.4g}' for value in origin)})"
+    steps = columnNorms(values[:3, :3])
+    low, high = PIXEL_SPACING_RANGE_MM
+    if np.min(steps) < low or np.max(steps) > high:
+        return f"a voxel step outside {low:g} to {high:g} mm ({', '.join(f'{value:.4g}' for value in steps)})"
+    if abs(np.linalg.det(values[:3, :3] / steps)) < 1e-6:
+        return "voxel axes that are (nearly) parallel"
+    return None
 
 
 def columnNorms(matrix: np.ndarray) -> np.ndarray:

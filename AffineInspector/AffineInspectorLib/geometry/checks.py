@@ -169,6 +169,25 @@ def multiFrame(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
     return Admission(findings, list(slices))
 
 
+def invalidValues(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
+    """``invalidValue`` (warning) once per file and value that is present but unusable; every slice is kept.
+
+    Not a number, not finite, or outside :data:`~.sliceheader.VALUE_RANGES` (e.g. SliceThickness ``nan``,
+    InstanceNumber ``1e23``): the value is treated as absent, and this says so instead of dropping it
+    silently.
+    """
+    findings: List[Finding] = []
+    seen: Set[Tuple[str, str]] = set()
+    for header in slices:
+        for problem in header.valueProblems:
+            if (header.file, problem) not in seen:
+                seen.add((header.file, problem))
+                findings.append(
+                    Finding(Kind.invalidValue, WARNING, f"{header.file}: {problem}; not used.", file=header.file)
+                )
+    return Admission(findings, list(slices))
+
+
 def missingGeometry(slices: Sequence[SliceHeader], limits: Tolerances) -> Admission:
     """``missingGeometry`` (error) for each slice whose IPP, IOP or PixelSpacing is missing or invalid; left out."""
     findings = [
@@ -220,7 +239,13 @@ def orientationMismatch(slices: Sequence[SliceHeader], limits: Tolerances) -> Ad
     return Admission(findings, [header for index, header in enumerate(slices) if index not in mismatched])
 
 
-ADMISSION_RULES: Tuple[AdmissionRule, ...] = (mosaics, multiFrame, missingGeometry, orientationMismatch)
+ADMISSION_RULES: Tuple[AdmissionRule, ...] = (
+    mosaics,
+    multiFrame,
+    invalidValues,
+    missingGeometry,
+    orientationMismatch,
+)
 """Applied in this order; each sees the slices the previous one kept."""
 
 

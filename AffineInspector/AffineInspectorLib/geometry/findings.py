@@ -38,6 +38,9 @@ class Kind(_StrEnum):
 
     missingGeometry = "missingGeometry"
     unreadableFile = "unreadableFile"
+    skippedPath = "skippedPath"
+    invalidValue = "invalidValue"
+    internalError = "internalError"
     orientationMismatch = "orientationMismatch"
     nonOrthonormalOrientation = "nonOrthonormalOrientation"
     duplicatePosition = "duplicatePosition"

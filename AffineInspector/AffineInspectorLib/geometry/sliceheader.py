@@ -60,6 +60,9 @@ class SliceHeader:
     diffusionBValue: Optional[float] = None
     diffusionGradientOrientation: Optional[Tuple[float, float, float]] = None
     geometryProblems: List[str] = dataclasses.field(default_factory=list)
+    valueProblems: List[str] = dataclasses.field(default_factory=list)
+    """Other values present but not used (not a number, not finite, out of :data:`VALUE_RANGES`), in plain
+    words naming the attribute and its tag; the slice is kept (``invalidValue`` findings)."""
 
     @property
     def label(self) -> str:
@@ -132,10 +135,6 @@ def setGeometry(
     header.pixelSpacing = cast(Optional[Tuple[float, float]], found[2])
 
 
-def _noProblem(values: Sequence[float]) -> Optional[str]:
-    return None
-
-
 def _validVector(
     source: Any, keyword: str, count: int, extraCheck: Callable[[Sequence[float]], Optional[str]]
 ) -> Tuple[Optional[Tuple[float, ...]], Optional[str]]:
@@ -158,10 +157,28 @@ def _validVector(
     return numbers, None
 
 
+POSITION_LIMIT_MM = 1e7
+"""Largest |coordinate| of ImagePositionPatient accepted (10 km): beyond it a position is not a patient's, and
+differences or squares of values near 1e154 overflow to infinity in the geometry."""
+DIRECTION_LENGTH_RANGE = (1e-6, 1e3)
+"""Lengths of IOP's row and column vectors accepted (they should be 1; ``nonOrthonormalOrientation`` says how
+far they are): outside, a cross product or a matrix inverse leaves the floating-point range."""
+PIXEL_SPACING_RANGE_MM = (1e-6, 1e5)
+"""PixelSpacing values accepted (mm): from 1 nm to 100 m."""
+
+
+def positionProblem(values: Sequence[float]) -> Optional[str]:
+    if max(abs(value) for value in values) > POSITION_LIMIT_MM:
+        return f"is out of range (a coordinate beyond {POSITION_LIMIT_MM:g} mm: {_shown(values)})"
+    return None
+
+
 def orientationProblem(values: Sequence[float]) -> Optional[str]:
+    if max(abs(value) for value in values) > DIRECTION_LENGTH_RANGE[1]:  # before squaring: 1e300 ** 2 is inf
+        return f"is out of range (a direction far longer than 1: {_shown(values)})"
     rowNorm = math.sqrt(sum(value * value for value in values[:3]))
     columnNorm = math.sqrt(sum(value * value for value in values[3:]))
-    if rowNorm < 1e-6 or columnNorm < 1e-6:
+    if rowNorm < DIRECTION_LENGTH_RANGE[0] or columnNorm < DIRECTION_LENGTH_RANGE[0]:
         return f"has a zero direction ({_shown(values)})"
     cross = (
         values[1] * values[5] - values[2] * values[4],
@@ -176,20 +193,134 @@ def orientationProblem(values: Sequence[float]) -> Optional[str]:
 def spacingProblem(values: Sequence[float]) -> Optional[str]:
     if min(values) <= 0:
         return f"must be positive ({_shown(values)})"
+    low, high = PIXEL_SPACING_RANGE_MM
+    if min(values) < low or max(values) > high:
+        return f"is out of range ({_shown(values)}; accepted: {low:g} to {high:g} mm)"
     return None
 
 
 _GEOMETRY = (
-    ("ImagePositionPatient", 3, _noProblem),
+    ("ImagePositionPatient", 3, positionProblem),
     ("ImageOrientationPatient", 6, orientationProblem),
     ("PixelSpacing", 2, spacingProblem),
 )
 """The three attributes :func:`setGeometry` reads, in order: keyword, number of values, extra check."""
 
 
+def frameCountProblem(
+    numberOfFrames: int,
+    *,
+    rows: int,
+    columns: int,
+    samplesPerPixel: Optional[int],
+    bitsAllocated: Optional[int],
+    pixelDataBytes: int,
+    encapsulated: bool,
+) -> Optional[str]:
+    """Why NumberOfFrames cannot be true of a file's pixel data (plain words), or ``None``.
+
+    Checked before any per-frame work, by every reader of multi-frame headers, so that work and memory follow
+    the file's size, not a claimed count. Native pixel data must hold ``rows * columns * samples * bits``
+    bits per frame (bits packed across frames for BitsAllocated 1); with a SamplesPerPixel or BitsAllocated
+    that gives no frame size, each frame needs at least one byte. Encapsulated (compressed) pixel data needs
+    an 8-byte item header per frame after the basic offset table's.
+    """
+    if encapsulated:
+        most = max(0, (pixelDataBytes - 8) // 8)
+        where = f"the compressed pixel data ({pixelDataBytes} bytes) can hold at most {most}"
+    else:
+        samples = samplesPerPixel if samplesPerPixel is not None else 1
+        bits = bitsAllocated if bitsAllocated is not None else 16
+        frameBits = rows * columns * samples * bits if samples > 0 and bits in (1, 8, 16, 32, 64) else 8
+        most = (max(0, pixelDataBytes) * 8) // max(1, frameBits)
+        where = f"the pixel data ({pixelDataBytes} bytes) holds at most {most}"
+    if numberOfFrames <= most:
+        return None
+    return f"NumberOfFrames (0028,0008) is {numberOfFrames} but {where} frames of {rows} x {columns}"
+
+
 def _shown(raw: Any) -> str:
     text = "\\".join(str(value) for value in raw) if isinstance(raw, (list, tuple)) else str(raw)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+VALUE_RANGES = {
+    "SliceThickness": ("0018,0050", 0.0, 1e5),
+    "SpacingBetweenSlices": ("0018,0088", -1e5, 1e5),
+    "GantryDetectorTilt": ("0018,1120", -360.0, 360.0),
+    "TriggerTime": ("0018,1060", -1e9, 1e9),
+    "EchoTime": ("0018,0081", -1e9, 1e9),
+    "EffectiveEchoTime": ("0018,9082", -1e9, 1e9),
+    "DiffusionBValue": ("0018,9087", -1e6, 1e6),
+    "DiffusionGradientOrientation": ("0018,9089", -1e3, 1e3),
+    "SeriesNumber": ("0020,0011", -(2**31), 2**31 - 1),
+    "InstanceNumber": ("0020,0013", -(2**31), 2**31 - 1),
+    "AcquisitionNumber": ("0020,0012", -(2**31), 2**31 - 1),
+    "EchoNumbers": ("0018,0086", -(2**31), 2**31 - 1),
+    "TemporalPositionIdentifier": ("0020,0100", -(2**31), 2**31 - 1),
+    "TemporalPositionIndex": ("0020,9128", 0, 2**32 - 1),
+    "NumberOfFrames": ("0028,0008", 1, 2**31 - 1),
+}
+"""Keyword -> (tag, lowest, highest) of the numbers read besides geometry: a value outside (or not a finite
+number) is not used, and an ``invalidValue`` finding names it. Integer ranges are the VR's (IS: 32-bit
+signed); the others are generous bounds that only absurd values leave."""
+
+
+def checkedFloat(problems: List[str], keyword: str, value: Any) -> Optional[float]:
+    """:func:`optionalFloat` that records, in ``problems``, why a present value is not used."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{_named(keyword)} is not a number ({_shown(value)})")
+        return None
+    return _inRange(problems, keyword, number, value)
+
+
+def checkedInt(problems: List[str], keyword: str, value: Any) -> Optional[int]:
+    """:func:`optionalInt` that records, in ``problems``, why a present value is not used."""
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.append(f"{_named(keyword)} is not a number ({_shown(value)})")
+        return None
+    checked = _inRange(problems, keyword, number, value)
+    if checked is not None and not checked.is_integer():
+        problems.append(f"{_named(keyword)} is not a whole number ({_shown(value)})")
+        return None
+    return None if checked is None else int(checked)
+
+
+def checkedTriple(problems: List[str], keyword: str, value: Any) -> Optional[Tuple[float, float, float]]:
+    """:func:`optionalTriple` that records, in ``problems``, why a present value is not used."""
+    if value is None or (hasattr(value, "__len__") and len(value) == 0):
+        return None
+    triple = optionalTriple(value)
+    if triple is None:
+        problems.append(f"{_named(keyword)} is not three finite numbers ({_shown(value)})")
+        return None
+    if any(_inRange([], keyword, number, value) is None for number in triple):
+        problems.append(f"{_named(keyword)} is out of range ({_shown(value)})")
+        return None
+    return triple
+
+
+def _inRange(problems: List[str], keyword: str, number: float, shown: Any) -> Optional[float]:
+    if not math.isfinite(number):
+        problems.append(f"{_named(keyword)} is not finite ({_shown(shown)})")
+        return None
+    _, low, high = VALUE_RANGES[keyword]
+    if not low <= number <= high:
+        problems.append(f"{_named(keyword)} is out of range ({_shown(shown)}; accepted: {low:g} to {high:g})")
+        return None
+    return number
+
+
+def _named(keyword: str) -> str:
+    return f"{keyword} ({VALUE_RANGES[keyword][0]})"
 
 
 def firstItem(sequence: Any) -> Any:

@@ -6,7 +6,8 @@
   default settings: the same loadables selected
   (:mod:`..dicom.slicerloadables`, a port of the plugin's rules), each read
   by vtkITK's archetype series reader with the GDCM approach (DCMTK as
-  fallback), native orientation and origin, slices reversed into a
+  fallback; in a child process, :mod:`.nativeload`, so that a native crash
+  on a damaged series is a finding on that series), native orientation and origin, slices reversed into a
   right-handed IJK as the plugin does, the ``DICOM.instanceUIDs`` attribute,
   and the acquisition (grid) transform where slice corners leave the grid
   (Slicer's default "Acquisition geometry regularization"; ``regularize=False``
@@ -35,13 +36,16 @@ import numpy as np
 import slicer
 from vtkmodules.util import numpy_support
 
-from ..dicom.headers import findFiles
+from ..dicom import outputs
+from ..dicom.imagefiles import truncationProblem
 from ..dicom.series import InspectionResult, SeriesGeometry
 from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
-from ..geometry import crosscheck
+from ..dicom.walk import findFiles
+from ..geometry import affines, crosscheck
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from ..geometry.progress import ProgressCallback
+from . import nativeload
 from . import vtkclasses as vtk
 from .dicomcheck import NUMBER_OF_VOLUMES_ATTRIBUTE, REPEATED_BY_ATTRIBUTE, VOLUME_ATTRIBUTE
 from .nodes import ijkToRAS, pointsToWorld
@@ -118,7 +122,10 @@ class StandaloneHost:
         self.unreadable = missing + unreadable
         fileLists = self.dicomIndex.seriesFileLists(indexed)
         nodes = []
-        for loadable in loadablesToLoad(self.dicomIndex, fileLists, regularizationEnabled=regularize):
+        selected = loadablesToLoad(
+            self.dicomIndex, fileLists, failures=self.loadErrors, regularizationEnabled=regularize
+        )
+        for loadable in selected:
             try:
                 nodes.append(self.loadLoadable(loadable, regularize=regularize))
             except GeometryError as error:  # one unreadable series does not stop the others
@@ -189,30 +196,36 @@ class StandaloneHost:
 
     def _loadFiles(self, files: List[str], name: str, *, grayscale: bool, regularize: bool) -> Any:
         """A new volume node from ``files`` (in the order given) as the scalar-volume plugin's ``load`` makes it."""
-        reader = _readSeries(files, grayscale, "GDCM") or _readSeries(files, grayscale, "DCMTK")
-        if reader is None:
+        loaded = nativeload.readSeries(files, grayscale)  # in a child process: a native crash is a GeometryError
+        if loaded is None:
             raise GeometryError(
                 f"vtkITK could not read {name} ({len(files)} files, first {files[0]}) with the GDCM or "
                 f"the DCMTK approach"
             )
-        # Slicer keeps geometry in the node, not in the image data.
-        change = vtk.vtkImageChangeInformation()
-        change.SetInputConnection(reader.GetOutputPort())
-        change.SetOutputSpacing(1, 1, 1)
-        change.SetOutputOrigin(0, 0, 0)
-        change.Update()
-        image = vtk.vtkImageData()
-        image.ShallowCopy(change.GetOutput())  # the voxels are not copied: the pipeline ends here
+        image, rasToIJK = loaded  # geometry in the node, not in the image data (spacing 1, origin 0), as Slicer
         className = "vtkMRMLScalarVolumeNode" if grayscale else "vtkMRMLVectorVolumeNode"
         node = self.scene.AddNewNodeByClass(className, self.scene.GenerateUniqueName(name))
         node.SetAndObserveImageData(image)
-        node.SetRASToIJKMatrix(reader.GetRasToIjkMatrix())
+        node.SetRASToIJKMatrix(rasToIJK)
+        self._refuseUnusableGrid(node, f"{name} ({len(files)} files, first {files[0]})")
         if self.displayNodes:
             node.CreateDefaultDisplayNodes()
         self._setVolumeNodeProperties(node, files)
         if regularize:
             addAcquisitionTransformIfNeeded(node, self)
         return node
+
+    def _refuseUnusableGrid(self, node: Any, what: str) -> None:
+        """GeometryError (and the node removed) when the reader placed the volume on no usable grid.
+
+        Slicer's reader does not check the files' values (an IPP of 1e150 mm loads as it is); the engine leaves
+        such slices out (``missingGeometry``), and comparing or resampling that grid meant inverting a singular
+        matrix (``compare``: LinAlgError, exit 70).
+        """
+        problem = affines.gridMatrixProblem(ijkToRAS(node))
+        if problem:
+            self.scene.RemoveNode(node)
+            raise GeometryError(f"{what}: its voxel grid is not usable ({problem}); not loaded")
 
     def _setVolumeNodeProperties(self, node: Any, files: Sequence[str]) -> None:
         """The geometry part of the plugin's ``setVolumeNodeProperties``: a left-handed IJK is made right-handed
@@ -237,12 +250,17 @@ class StandaloneHost:
         """Load a NRRD, NIfTI or MetaImage file (as Slicer's Add Data); raises GeometryError if it cannot."""
         if not os.path.isfile(path):
             raise GeometryError(f"{path}: no such file")
+        problem = truncationProblem(path)  # ITK would fill the missing voxels with 0 without a word
+        if problem:
+            raise GeometryError(f"{path}: {problem}; not loaded")
         name = self.scene.GenerateUniqueName(_stem(path))
-        node = self.volumesLogic.AddArchetypeVolume(path, name, 1 if labelmap else 0)
+        with nativeload.capturedStderr():  # ITK's warnings ("direction matrix coerced") go to --debug only
+            node = self.volumesLogic.AddArchetypeVolume(path, name, 1 if labelmap else 0)
         if node is None or node.GetImageData() is None:
             raise GeometryError(
                 f"{path}: not a volume Slicer's volumes logic can read ({', '.join(VOLUME_EXTENSIONS)})"
             )
+        self._refuseUnusableGrid(node, path)
         return node
 
     def load(self, path: str, *, labelmap: bool = False, regularize: bool = True) -> Any:
@@ -255,20 +273,29 @@ class StandaloneHost:
             raise GeometryError(f"{path}: no DICOM image series loaded: {reasons}")
         return nodes[0]
 
-    def saveVolume(self, node: Any, path: str, *, compress: bool = True) -> None:
-        """Write a volume to NRRD / NIfTI / MetaImage (by extension); never over an existing input file.
+    def saveVolume(self, node: Any, path: str, *, compress: bool = True, mkdir: bool = False) -> Optional[str]:
+        """Write a volume to NRRD / NIfTI / MetaImage (by extension) as a new file, with its data file when the
+        format has one (``.mhd`` + ``.zraw``), never replacing anything (:func:`..dicom.outputs.newFiles`).
 
         ``compress`` (Slicer's default): gzip NRRD and MetaImage data; ``.nii.gz`` is compressed either way.
+        Returns the folder created for it (``mkdir``), else None; GeometryError when it cannot be written.
         """
         if not path.lower().endswith(VOLUME_EXTENSIONS):
             raise GeometryError(f"{path}: output must end with one of {', '.join(VOLUME_EXTENSIONS)}")
         storage = slicer.vtkMRMLVolumeArchetypeStorageNode()
         self.scene.AddNode(storage)
         storage.SetUseCompression(1 if compress else 0)
-        storage.SetFileName(path)
-        if not storage.WriteData(node):
-            raise GeometryError(f"{path}: could not be written")
-        self.scene.RemoveNode(storage)
+        try:
+            with outputs.newFiles(path, mkdir=mkdir) as written:
+                storage.SetFileName(written.staged)
+                with nativeload.capturedStderr() as messages:  # ITK's warnings and errors: --debug only
+                    saved = storage.WriteData(node)
+                if not saved:
+                    reason = f" ({messages[-1][:200]})" if messages else ""
+                    raise GeometryError(f"{path}: could not be written{reason}; nothing written")
+        finally:
+            self.scene.RemoveNode(storage)
+        return written.createdFolder
 
 
 def _seriesName(series: SeriesGeometry) -> str:
@@ -282,30 +309,6 @@ def _stem(path: str) -> str:
         if name.lower().endswith(extension):
             return name[: -len(extension)]
     return name
-
-
-def _readSeries(files: Sequence[str], grayscale: bool, approach: str) -> Any:
-    """vtkITK's archetype series reader over ``files`` as the plugin's ``loadFilesWithSeriesReader``; None if
-    it reports an error."""
-    if grayscale:
-        reader = slicer.vtkITKArchetypeImageSeriesScalarReader()
-    elif len(files) > 1:
-        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderSeries()
-    else:
-        reader = slicer.vtkITKArchetypeImageSeriesVectorReaderFile()
-    reader.SetArchetype(files[0])
-    for path in files:
-        reader.AddFileName(path)
-    reader.SetSingleFile(0)
-    reader.SetOutputScalarTypeToNative()
-    reader.SetDesiredCoordinateOrientationToNative()
-    reader.SetUseNativeOriginOn()
-    if approach == "GDCM":
-        reader.SetDICOMImageIOApproachToGDCM()
-    else:
-        reader.SetDICOMImageIOApproachToDCMTK()
-    reader.Update()
-    return reader if reader.GetErrorCode() == vtk.vtkErrorCode.NoError else None
 
 
 class InstanceValues(Protocol):
@@ -333,7 +336,9 @@ def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -
         values = [database.instanceValue(uid, TAGS[name]) for name in ("position", "orientation", "pixelSpacing")]
         if "" in values:
             return None  # Slicer: "No geometry information available for DICOM data"
-        geometry.append([[float(each) for each in value.split("\\")] for value in values])
+        geometry.append(
+            [_numbers(value, count, uid, name) for value, count, name in zip(values, (3, 6, 2), _GEOMETRY_NAMES)]
+        )
     positions, orientations, pixelSpacings = zip(*geometry)
     target = crosscheck.cornersFromGeometry(positions, orientations, pixelSpacings, columns, rows)
     source = crosscheck.cornersFromIJKToRAS(ijkToRAS(volumeNode), (columns, rows, count))
@@ -347,6 +352,29 @@ def addAcquisitionTransformIfNeeded(volumeNode: Any, database: InstanceValues) -
             f"the DICOM positions (as Slicer checks)"
         )
     return transformNode
+
+
+_GEOMETRY_NAMES = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing")
+
+
+def _numbers(value: str, count: int, uid: str, name: str) -> List[float]:
+    """``count`` finite numbers from a DICOM multi-value string; GeometryError naming the instance otherwise.
+
+    Slicer's acquisition modeling parses these strings with ``float`` and indexes them, so a value such as
+    ``0.5\\`` or a single PixelSpacing number fails its load with an exception; here that series is not
+    loaded either, and the message says which instance and attribute (no ``--no-regularization`` needed to
+    know why).
+    """
+    try:
+        numbers = [float(each) for each in value.split("\\")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or not all(np.isfinite(numbers)):
+        raise GeometryError(
+            f"instance {uid}: {name} {value!r} is not {count} finite numbers, so Slicer's acquisition modeling "
+            f"cannot place its slices (load with --no-regularization to skip it)"
+        )
+    return numbers
 
 
 def _gridTransformFromCorners(volumeNode: Any, source: np.ndarray, target: np.ndarray) -> Any:

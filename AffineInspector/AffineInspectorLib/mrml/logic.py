@@ -131,6 +131,7 @@ def resampleToReference(
         # A matrix: the shared transform (if any) cancels, or every transform is linear.
         reslice.SetResliceAxes(vtk.matrixFromArray(voxelToVoxelMatrix(referenceNode, inputNode)))
     else:
+        _refuseNonInvertible(inputNode)
         reslice.SetResliceTransform(referenceIJKToInputIJK(inputNode, referenceNode))
     columns, rows, slices = referenceNode.GetImageData().GetDimensions()
     reslice.SetOutputExtent(0, columns - 1, 0, rows - 1, 0, slices - 1)
@@ -158,6 +159,34 @@ def resampleToReference(
     if displayNodes:
         output.CreateDefaultDisplayNodes()
     return output
+
+
+INVERSE_TOLERANCE_MM = 1e-3
+"""Largest round-trip error (node RAS -> world -> node RAS) of a parent transform still taken as invertible."""
+
+
+def _refuseNonInvertible(node: Any) -> None:
+    """GeometryError when the node's parent transforms cannot be inverted where its voxels are.
+
+    Resampling maps each output voxel back through the input's inverse transforms. An acquisition (grid)
+    transform that maps several slices onto one position (a series whose slices are all at one place, "not a
+    volume") has no inverse there: VTK's iterative inverse then fails to converge at every voxel, which took
+    minutes, for a result that means nothing. The round trip is tried at each slice's corners first.
+    """
+    columns, rows, slices = node.GetImageData().GetDimensions()
+    corners = [(i, j, k) for k in sorted({0, slices // 2, slices - 1}) for i in (0, columns - 1) for j in (0, rows - 1)]
+    pointsRAS = np.array([ijkToRAS(node) @ np.array([*corner, 1.0]) for corner in corners])[:, :3]
+    world = pointsToWorld(node, pointsRAS)
+    back = transformFromWorld(node)
+    roundTrip = np.array([back.TransformPoint(*map(float, point)) for point in world])
+    error = float(np.abs(roundTrip - pointsRAS).max())
+    if not error <= INVERSE_TOLERANCE_MM:
+        raise GeometryError(
+            f"{node.GetName()}: its parent (acquisition) transform cannot be inverted where its voxels are (a "
+            f"round trip misses by {error:.3g} mm: its slices do not map one-to-one, e.g. all at one position), so "
+            f"resampling it through that transform is not defined; load it without the transform "
+            f"(--no-regularization) to resample its voxel grid as it is"
+        )
 
 
 def referenceIJKToInputIJK(inputNode: Any, referenceNode: Any) -> Any:

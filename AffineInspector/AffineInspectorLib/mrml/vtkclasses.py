@@ -12,6 +12,7 @@ matrix: those import the whole of ``vtk`` on their first call.
 from typing import Any
 
 import numpy as np
+from vtkmodules.vtkCommonCore import vtkLogger, vtkObject
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonMisc import vtkErrorCode
@@ -42,6 +43,8 @@ __all__ = [
     "vtkImageChangeInformation",
     "vtkImageData",
     "vtkImageReslice",
+    "vtkLogger",
     "vtkMatrix4x4",
+    "vtkObject",
     "vtkTransform",
 ]

@@ -9,10 +9,12 @@ display, with the first volume and its slice table selected, and exits.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from ..dicom.outputs import OutputError, newFiles
 from ..geometry.errors import GeometryError
 from ..geometry.progress import Cancelled
 from ..mrml.host import VOLUME_EXTENSIONS
@@ -133,15 +135,18 @@ class MainWindow:
         self.panel.showTab(tab)
         return nodeIDs[0]
 
-    def screenshot(self, path: str) -> None:
-        """Render the window into a PNG file."""
+    def screenshot(self, path: str, *, mkdir: bool = False) -> Optional[str]:
+        """Render the window into a new PNG file (never over a file: :func:`..dicom.outputs.newFiles`); returns
+        the folder created for it (``mkdir``), else None. GeometryError when it cannot be written."""
         from .qtcompat import qt
 
         self.window.show()
         for _ in range(3):  # layout, then paint
             qt.QApplication.processEvents()
-        if not self.window.grab().save(path, "PNG"):
-            raise OSError(f"could not write {path}")
+        with newFiles(path, mkdir=mkdir) as written:
+            if not self.window.grab().save(written.staged, "PNG"):
+                raise OutputError(f"{path}: could not be written (Qt could not save the PNG); nothing written")
+        return written.createdFolder
 
     def close(self) -> None:
         self.panel.cleanup()
@@ -161,6 +166,14 @@ def showWindow(
     return application.exec()
 
 
+@dataclasses.dataclass
+class Screenshot:
+    """What :func:`renderScreenshot` did: the folder it created (``mkdir``), and what could not be opened."""
+
+    createdFolder: Optional[str] = None
+    problems: List[str] = dataclasses.field(default_factory=list)
+
+
 def renderScreenshot(
     paths: Sequence[str],
     screenshot: str,
@@ -168,22 +181,32 @@ def renderScreenshot(
     tab: str = "slices",
     size: Tuple[int, int] = DEFAULT_SIZE,
     offscreen: bool = False,
-) -> None:
-    """Open ``paths`` without blocking (errors go to stderr), select the first volume, write the window to PNG.
+    mkdir: bool = False,
+    debug: bool = False,
+) -> Screenshot:
+    """Open ``paths`` without blocking, select the first volume, write the window to PNG.
 
-    Raises GeometryError when no volume could be loaded (nothing is written then).
+    What could not be opened is collected, one line each, in the result's ``problems`` (the traceback too
+    with ``debug``). Raises GeometryError when no volume could be loaded, saying why in one line (nothing is
+    written then).
     """
     _application(offscreen)
+    problems: List[str] = []
 
     def report(message: str, details: str) -> None:
-        sys.stderr.write(f"affine-inspector: {message}: {details}\n")
+        lines = [line for line in details.strip().splitlines() if line.strip()]
+        problems.append(f"{message}: {lines[0] if lines else 'no details'}")
+        if debug:
+            sys.stderr.write(f"affine-inspector: {message}: {details}\n")
 
     main = MainWindow(reportError=report)
     try:
         main.window.resize(*size)
         main.open(list(paths))
         if main.selectFirstVolume(tab) is None:
-            raise GeometryError("no volume loaded; no screenshot written")
-        main.screenshot(screenshot)
+            why = "; ".join(problems) if problems else "no path given"
+            raise GeometryError(f"no volume loaded ({why}); no screenshot written")
+        created = main.screenshot(screenshot, mkdir=mkdir)
     finally:
         main.close()
+    return Screenshot(created, problems)
