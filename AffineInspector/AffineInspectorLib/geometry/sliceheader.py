@@ -280,14 +280,7 @@ def checkedFloat(problems: List[str], keyword: str, value: Any) -> Optional[floa
 
 def checkedInt(problems: List[str], keyword: str, value: Any) -> Optional[int]:
     """:func:`optionalInt` that records, in ``problems``, why a present value is not used."""
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        problems.append(f"{_named(keyword)} is not a number ({_shown(value)})")
-        return None
-    checked = _inRange(problems, keyword, number, value)
+    checked = checkedFloat(problems, keyword, value)
     if checked is not None and not checked.is_integer():
         problems.append(f"{_named(keyword)} is not a whole number ({_shown(value)})")
         return None
