@@ -120,41 +120,34 @@ def _analysed(
     try:
         return [(_record(group, geometry), geometry) for group, geometry in auditadapter.analyse(slices, limits)]
     except Exception as error:  # noqa: BLE001  kept in the record and reported, never dropped
-        files = _unique(header.file for header in slices)
         first = slices[0]
-        return [
-            (
-                SeriesRecord(
-                    seriesInstanceUID=first.seriesInstanceUID,
-                    status=STATUS_UNREADABLE,
-                    modality=first.modality,
-                    manufacturer=_manufacturer(slices),
-                    seriesDescription=first.seriesDescription,
-                    seriesNumber=first.seriesNumber,
-                    files=files,
-                    folders=_unique(os.path.dirname(path) for path in files),
-                    error=f"analysis failed ({type(error).__name__}: {error})",
-                ),
-                None,
-            )
-        ]
+        failed = _identified(slices, first, STATUS_UNREADABLE)
+        return [(dataclasses.replace(failed, error=f"analysis failed ({type(error).__name__}: {error})"), None)]
+
+
+def _identified(slices: Sequence[SliceHeader], source: Any, status: str) -> SeriesRecord:
+    """A record with the series' identity, files and folders; ``source`` (the first slice header or the
+    analysed geometry) gives UID, modality, description and number."""
+    files = _unique(header.file for header in slices)
+    return SeriesRecord(
+        seriesInstanceUID=source.seriesInstanceUID,
+        status=status,
+        modality=source.modality,
+        manufacturer=_manufacturer(slices),
+        seriesDescription=source.seriesDescription,
+        seriesNumber=source.seriesNumber,
+        files=files,
+        folders=_unique(os.path.dirname(path) for path in files),
+    )
 
 
 def _record(slices: Sequence[SliceHeader], geometry: auditadapter.SeriesGeometry) -> SeriesRecord:
-    files = _unique(header.file for header in slices)
     if geometry.IJKToRAS is None:
         status = STATUS_UNREADABLE
     else:
         status = STATUS_FINDINGS if geometry.findings else STATUS_OK
-    return SeriesRecord(
-        seriesInstanceUID=geometry.seriesInstanceUID,
-        status=status,
-        modality=geometry.modality,
-        manufacturer=_manufacturer(slices),
-        seriesDescription=geometry.seriesDescription,
-        seriesNumber=geometry.seriesNumber,
-        files=files,
-        folders=_unique(os.path.dirname(path) for path in files),
+    return dataclasses.replace(
+        _identified(slices, geometry, status),
         dimensions=geometry.dimensions,
         numberOfVolumes=geometry.numberOfVolumes,
         spacing=geometry.spacing,
