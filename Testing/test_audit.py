@@ -312,3 +312,22 @@ def test_classic_and_enhanced_copies_get_the_split_warning_as_in_inspect(tmp_pat
     assert len(found) == 2
     for record in found:
         assert [finding["kind"] for finding in record["findings"]].count("seriesSplit") == 1
+
+
+def test_a_failing_analysis_is_kept_as_an_unreadable_record(archive, monkeypatch):
+    """A bug in the analysis of one UID costs that record, not the run: the record says which error."""
+    from AffineInspectorLib.dicom import auditadapter
+    from AffineInspectorLib.dicom.headers import readSliceHeaders
+    from AffineInspectorLib.geometry.findings import Tolerances
+
+    slices = [header for path in archive.series[0].files for header in readSliceHeaders(path)]
+    limits = Tolerances()
+    assert all(record.status != "unreadable" for record in audit.recordsOf(slices, limits))
+
+    def planted(slices, limits):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(auditadapter, "analyse", planted)
+    (failed,) = audit.recordsOf(slices, limits)
+    assert failed.status == "unreadable" and failed.error == "analysis failed (ZeroDivisionError: planted)"
+    assert failed.seriesInstanceUID == slices[0].seriesInstanceUID and failed.files and failed.folders
