@@ -145,6 +145,18 @@ def treeDigest(folder: str) -> dict:
 BIN = os.path.dirname(sys.executable)
 
 
+@pytest.fixture()
+def page():
+    """A headless Chromium page (``browser.py``: Debian's chromium); a missing browser fails the test."""
+    from browser import BrowserMissing, chromiumPage
+
+    try:
+        with chromiumPage() as opened:
+            yield opened
+    except BrowserMissing as error:
+        pytest.fail(str(error))
+
+
 @pytest.fixture(scope="session")
 def daskCluster(tmp_path_factory):
     """A scheduler and two single-threaded workers on 127.0.0.1, started for the first test that asks and torn down

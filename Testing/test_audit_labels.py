@@ -22,7 +22,6 @@ from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom import audit, auditstore
 from AffineInspectorLib.dicom.auditlabels import findLabelFiles, matchLabels, uidsInName
 from AffineInspectorLib.dicom.syntheticarchive import writeArchive
-from browser import BrowserMissing, chromiumPage
 from labelsdata import gridShape, mask, saveNIfTI, slicerIJKToRAS, writeLabelledArchive
 
 A, B = "1.2.840.113619.2.55.3.604", "1.3.12.2.1107.5.2.32.35131"
@@ -277,15 +276,6 @@ def test_label_options_are_checked_before_anything_is_written(
 
 
 # --------------------------------------------------------------------------- the report
-
-
-@pytest.fixture()
-def page():
-    try:
-        with chromiumPage() as opened:
-            yield opened
-    except BrowserMissing as error:
-        pytest.fail(str(error))
 
 
 def test_the_report_lists_unmatched_label_images_and_each_series_its_label_checks(labelled, labelledRun, page):

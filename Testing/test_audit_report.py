@@ -11,7 +11,6 @@ import pytest
 from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom import auditstore
 from AffineInspectorLib.dicom.syntheticarchive import writeArchive
-from browser import BrowserMissing, chromiumPage
 
 
 @pytest.fixture(scope="module")
@@ -20,15 +19,6 @@ def audited(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("audit") / "out")
     assert main(["audit", archive.root, "--out", out, "--workers", "1"]) == 0
     return archive, out
-
-
-@pytest.fixture()
-def page():
-    try:
-        with chromiumPage() as opened:
-            yield opened
-    except BrowserMissing as error:
-        pytest.fail(str(error))
 
 
 def test_report_renders_offline_with_the_series_count(audited, page, tmp_path):
