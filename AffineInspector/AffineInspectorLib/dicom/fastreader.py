@@ -18,6 +18,16 @@ geometry (so that every message about a bad value comes from one place), no
 PixelData, a truncated file, or any structure it does not expect. The test suite checks that both
 paths give identical results on every file available and on generated files
 with unusual values.
+
+The same walk (:meth:`_Reader.walk`, told by a :class:`WalkPlan` what to
+collect and where to stop) reads the top level of an enhanced multi-frame
+file for :mod:`.fastframes` (:func:`readEnhancedTopLevel`): the attributes
+before its functional groups, decoded by the same rules (its top-level
+geometry is not read: frames take theirs from their groups; NumberOfFrames is
+any count the pydicom path takes without a value problem), and the offset
+where the groups start. It raises :class:`NotCommon` for the same cases, and
+for a mosaic or any UIH file, so that :mod:`.fastframes` lets pydicom read
+that header instead.
 """
 
 from __future__ import annotations
@@ -446,6 +456,9 @@ def _fdTriple(value: bytes) -> Optional[Tuple[float, float, float]]:
     return x, y, z
 
 
+_GEOMETRY_FIELDS = frozenset({"position", "orientation", "pixelSpacing"})
+
+
 def _checked(keyword: str, decode: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
     """``decode``, then the pydicom path's check of ``keyword`` (:data:`..geometry.sliceheader.VALUE_RANGES`):
     a value it would report (not finite, out of range) is left to it, so that one place words the finding."""
@@ -547,3 +560,61 @@ def _decodedFields(
 _DECODED_VALUES: Dict[Tuple[int, bytes], object] = {}
 _DECODED_VALUES_LIMIT = 4096
 _NOT_DECODED = object()
+
+
+# --------------------------------------------------------------------------- the top level of an enhanced file
+
+
+@dataclasses.dataclass(frozen=True)
+class EnhancedTopLevel:
+    """The attributes of an enhanced multi-frame file before its functional groups, read from raw bytes."""
+
+    common: SliceHeader
+    """The file's header without geometry (each frame's comes from its functional groups), as the pydicom path
+    (``headers.slicesFromDataset``) makes it before resolving the groups."""
+    samplesPerPixel: Optional[int]
+    bitsAllocated: Optional[int]
+    groupsOffset: int
+    """File offset of the first functional groups element: (5200,9229) shared, else (5200,9230) per-frame."""
+    explicit: bool
+
+
+# The top-level geometry of an enhanced file is not used (its frames take theirs from their groups), and
+# NumberOfFrames is any count the pydicom path takes without a value problem.
+_ENHANCED_DECODERS_BY_TAG: Dict[int, Tuple[bytes, Callable[[bytes], object], str]] = {
+    **{tag: decoder for tag, decoder in _DECODERS_BY_TAG.items() if decoder[2] not in _GEOMETRY_FIELDS},
+    0x00280002: (b"US", _us, "samplesPerPixel"),
+    0x00280008: (b"IS", _checked("NumberOfFrames", _is), "numberOfFrames"),
+    0x00280100: (b"US", _us, "bitsAllocated"),
+}
+_ENHANCED_DECODERS = {_key(tag): decoder for tag, decoder in _ENHANCED_DECODERS_BY_TAG.items()}
+_ENHANCED_DECODED_VALUES: Dict[Tuple[int, bytes], object] = {}
+# Up to the functional groups; PixelData first means none (the caller finds no groups at the stop).
+_ENHANCED = WalkPlan(
+    collected=frozenset(_ENHANCED_DECODERS),
+    stops=frozenset({_SHARED_GROUPS_KEY, _PER_FRAME_GROUPS_KEY, _PIXEL_DATA_KEY}),
+    refused=frozenset({_UIH_TILES_KEY}),
+)
+
+
+def readEnhancedTopLevel(readAt: ReadAt, fileSize: int, path: str) -> EnhancedTopLevel:
+    """The common header of an enhanced multi-frame file, and where its functional groups start.
+
+    Raises :class:`NotCommon` whenever the pydicom path could read it otherwise: the cases
+    :func:`openDataSet` refuses, PixelData before any functional groups, a VR other than the dictionary's, a
+    value the decoders do not take as pydicom does (non-ASCII text, multi-valued, a value the pydicom path
+    reports), a mosaic (MOSAIC or VFRAME in ImageType, (0065,1050)) or any UIH file (its grids are read by
+    ``uih.py`` from pydicom's data set).
+    """
+    reader, offset, explicit = openDataSet(readAt, fileSize)
+    elements, stop = reader.walk(offset, explicit=explicit, plan=_ENHANCED)
+    if stop is None or stop[0] == _PIXEL_DATA_KEY:
+        raise NotCommon("no functional groups before PixelData")
+    fields = _decodedFields(elements, _ENHANCED_DECODERS, _ENHANCED_DECODED_VALUES, explicit, {"file": path})
+    samplesPerPixel, bitsAllocated = fields.pop("samplesPerPixel", None), fields.pop("bitsAllocated", None)
+    fields["numberOfFrames"] = fields.get("numberOfFrames") or 1
+    if _MOSAIC_MARKERS.search(fields.get("imageType", "")):
+        raise NotCommon("a mosaic: pydicom's path de-mosaics it")
+    if fields.get("manufacturer", "").strip().upper().startswith("UI"):
+        raise NotCommon("a UIH file: uih.py decides from pydicom's data set whether it is a grid")
+    return EnhancedTopLevel(SliceHeader(**fields), samplesPerPixel, bitsAllocated, stop[1], explicit)
