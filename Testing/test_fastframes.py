@@ -2,14 +2,18 @@
 
 On every shared enhanced file, on generated files in every encoding the fast path takes, and on files it must
 hand over to pydicom (unusual values, structures, pixel data): each time the fast path is checked to have been
-taken or not, so that an equality never holds only because both sides were read by pydicom.
+taken or not, and the header before the functional groups to have been read from raw bytes or by pydicom, so
+that an equality never holds only because both sides were read by pydicom. Where the fast path is taken, its
+variant with pydicom's header (``readFramesFast(rawHeader=False)``, what a file whose header the raw reader
+refuses gets) is checked to give the same too.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from typing import Any, Callable, List
+import struct
+from typing import Any, Callable, List, Optional
 
 import pydicom
 import pytest
@@ -17,7 +21,7 @@ from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.sequence import Sequence as DicomSequence
 
 from AffineInspectorLib.dicom import fastframes
-from AffineInspectorLib.dicom.headers import UnreadableFileError, readSliceHeaders
+from AffineInspectorLib.dicom.headers import UnreadableFileError, readSliceHeaders, slicesFromDataset
 from AffineInspectorLib.dicom.series import inspectPaths
 from AffineInspectorLib.dicom.syntheticenhanced import EnhancedSpec, writeEnhanced
 from AffineInspectorLib.dicom.walk import findFiles
@@ -37,11 +41,24 @@ def _both(path: str) -> tuple:
     return read(True), read(False)
 
 
-def _assertSame(path: str, *, taken: bool) -> List[Any]:
-    assert (fastframes.readFramesFast(path) is not None) == taken
+def _assertSame(path: str, *, taken: bool, rawHeader: Optional[bool] = None) -> List[Any]:
+    """The fast path is taken (per-frame items from raw bytes) or not, its header read from raw bytes or not
+    (``rawHeader``, by default ``taken``), and every path gives the same headers (or the same message)."""
+    frames = fastframes.readFramesFast(path)
+    assert (frames is not None) == taken
+    assert (frames is not None and frames.common is not None) == (taken if rawHeader is None else rawHeader)
     fast, reference = _both(path)
     assert fast == reference
+    if taken:
+        assert _withPydicomHeader(path) == reference
     return fast
+
+
+def _withPydicomHeader(path: str) -> List[Any]:
+    """The fast path with the header before the functional groups read by pydicom (the raw header refused)."""
+    frames = fastframes.readFramesFast(path, rawHeader=False)
+    assert frames is not None and frames.dataset is not None and frames.common is None
+    return slicesFromDataset(frames.dataset, path, perFrame=frames.perFrame)
 
 
 def test_every_shared_enhanced_file(dicomRoot: str) -> None:
@@ -217,3 +234,133 @@ def test_tag_tables_follow_the_dictionary() -> None:
     for key, (keyword, vr, _) in fastframes._VALUES.items():
         assert keyword_for_tag(tag(key)) == keyword and dictionary_VR(tag(key)) == vr.decode()
     assert keyword_for_tag(tag(fastframes._DIRECTION)) == fastframes._DIRECTION_KEYWORD
+
+
+# --------------------------------------------------------------------------- the header before the groups
+
+
+def _onFile(edit: Callable[[str], None]) -> Callable[[str], None]:
+    """Marks an edit of the written file's bytes (the others edit the data set pydicom reads from it)."""
+    edit.onFile = True  # type: ignore[attr-defined]
+    return edit
+
+
+def _rawTopLevel(keyword: str, vr: str, value: bytes) -> Callable[[str], None]:
+    """Rewrite a top-level element (explicit VR, short length, found once by its tag and dictionary VR) with a VR
+    and value pydicom would refuse or normalize on writing."""
+
+    def change(path: str) -> None:
+        tag = pydicom.datadict.tag_for_keyword(keyword)
+        header = struct.pack("<HH", tag >> 16, tag & 0xFFFF) + dictionary_VR(tag).encode()
+        with open(path, "rb") as stream:
+            data = stream.read()
+        assert data.count(header) == 1, keyword
+        at = data.index(header)
+        length = struct.unpack_from("<H", data, at + 6)[0]
+        element = header[:4] + vr.encode() + struct.pack("<H", len(value)) + value
+        with open(path, "wb") as stream:
+            stream.write(data[:at] + element + data[at + 8 + length :])
+
+    return _onFile(change)
+
+
+def _setting(**values: Any) -> Callable[[pydicom.Dataset], None]:
+    def edit(dataset: pydicom.Dataset) -> None:
+        for keyword, value in values.items():
+            setattr(dataset, keyword, value)
+
+    return edit
+
+
+def _withoutShared(dataset: pydicom.Dataset) -> None:
+    del dataset.SharedFunctionalGroupsSequence
+
+
+def _privateBefore(undefinedLength: bool, size: int) -> Callable[[pydicom.Dataset], None]:
+    """A private sequence (undefined or defined length) and an OB value of ``size`` bytes before the groups."""
+
+    def edit(dataset: pydicom.Dataset) -> None:
+        block = dataset.private_block(0x0027, "AFFINE TEST", create=True)
+        item = pydicom.Dataset()
+        item.ReferencedSOPInstanceUID = "1.2.3.4"
+        block.add_new(0x01, "SQ", DicomSequence([item, item]))
+        dataset[block.get_tag(0x01)].is_undefined_length = undefinedLength
+        block.add_new(0x02, "OB", bytes(size))
+
+    return edit
+
+
+@_onFile
+def _bigEndian(path: str) -> None:
+    dataset = pydicom.dcmread(path)
+    dataset.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRBigEndian
+    pydicom.dcmwrite(path, dataset, little_endian=False, implicit_vr=False)
+
+
+@_onFile
+def _sharedAfterPerFrame(path: str) -> None:
+    """The SharedFunctionalGroupsSequence element (defined length) moved after the per-frame one."""
+
+    def element(data: bytes, tag: bytes) -> tuple:
+        start = data.index(tag + b"SQ\0\0")
+        return start, start + 12 + struct.unpack_from("<I", data, start + 8)[0]
+
+    with open(path, "rb") as stream:
+        data = stream.read()
+    start, end = element(data, b"\x00\x52\x29\x92")
+    shared, rest = data[start:end], data[:start] + data[end:]
+    _, perFrameEnd = element(rest, b"\x00\x52\x30\x92")
+    with open(path, "wb") as stream:
+        stream.write(rest[:perFrameEnd] + shared + rest[perFrameEnd:])
+
+
+# name -> (edit of the data set or of the file, per-frame items from raw bytes, header from raw bytes)
+HEADERS = {
+    "withoutSharedGroups": (_withoutShared, True, True),
+    "emptySharedGroups": (_setting(SharedFunctionalGroupsSequence=DicomSequence([])), True, True),
+    "privateUndefinedLengthBefore": (_privateBefore(True, 16), True, True),
+    "privateBigValueBefore": (_privateBefore(False, 200_000), True, True),  # past the first read of the walk
+    "asciiDescription": (_setting(SeriesDescription="Kopf 1.0 T1"), True, True),
+    "latin1Description": (_setting(SpecificCharacterSet="ISO_IR 100", SeriesDescription="Schädel"), True, False),
+    "utf8Manufacturer": (_setting(SpecificCharacterSet="ISO_IR 192", Manufacturer="頭部 AG"), True, False),
+    "uihManufacturer": (_setting(Manufacturer="UIH"), True, False),
+    "mosaicImageType": (_setting(ImageType=["ORIGINAL", "PRIMARY", "M", "MOSAIC"]), True, False),
+    "instanceNumberOutOfRange": (_setting(InstanceNumber="99999999999"), True, False),
+    "nanThickness": (_setting(SliceThickness="nan"), True, False),
+    "multiValuedDescription": (_rawTopLevel("SeriesDescription", "LO", b"a\\b "), True, False),
+    "floatInstanceNumber": (_rawTopLevel("InstanceNumber", "IS", b"2.0 "), True, False),
+    "rowsWithOtherVR": (_rawTopLevel("Rows", "SS", b"\x08\x00"), True, False),
+    "rowsWrongLength": (_rawTopLevel("Rows", "US", b"\x08\x00\x00\x00"), False, False),
+    "numberOfFramesText": (_rawTopLevel("NumberOfFrames", "IS", b"20.0"), True, False),
+    "noNumberOfFrames": (lambda dataset: delattr(dataset, "NumberOfFrames"), False, False),
+    "bigEndian": (_bigEndian, False, False),
+    "sharedAfterPerFrame": (_sharedAfterPerFrame, False, False),  # pydicom reads it anyway: read_partial would not
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADERS))
+def test_header_before_the_groups(tmp_path: Any, name: str) -> None:
+    edit, taken, rawHeader = HEADERS[name]
+    spec = EnhancedSpec(orientationPerFrame=name == "withoutSharedGroups")
+    path = writeEnhanced(spec, str(tmp_path / "enhanced.dcm"))
+    if getattr(edit, "onFile", False):
+        edit(path)
+    else:
+        dataset = pydicom.dcmread(path)
+        edit(dataset)
+        dataset.save_as(path)
+    headers = _assertSame(path, taken=taken, rawHeader=rawHeader)
+    if taken and name != "mosaicImageType":  # a mosaic is one image of tiles (here one header: no CSA to place them)
+        assert len(headers) == spec.frames
+
+
+def test_enhanced_header_table_follows_the_dictionary() -> None:
+    """The raw header's decoders: each tag's dictionary VR, and no top-level geometry (frames take theirs from
+    their groups)."""
+    from pydicom.datadict import keyword_for_tag
+
+    from AffineInspectorLib.dicom import fastreader
+
+    for tag, (vr, _, field) in fastreader._ENHANCED_DECODERS_BY_TAG.items():
+        assert dictionary_VR(tag) == vr.decode(), keyword_for_tag(tag)
+        assert field not in ("position", "orientation", "pixelSpacing")

@@ -13,10 +13,12 @@ import sys
 import pytest
 
 from AffineInspectorLib.dicom.synthetic import SeriesSpec, writeSeries
-from conftest import ROOT
+from AffineInspectorLib.dicom.syntheticenhanced import EnhancedSpec, writeEnhanced
+from conftest import DICOM, ROOT
 
-# Libraries `inspect` of ordinary single-frame files must not import: each costs start-up time it does not need.
-# pydicom comes only when the fast reader hands a file over to it (and brings tqdm when that is installed).
+# Libraries `inspect` of ordinary single-frame and enhanced multi-frame files must not import: each costs start-up
+# time it does not need. pydicom comes only when a fast reader hands a file over to it (and brings tqdm when that
+# is installed).
 NOT_FOR_INSPECT = (
     "pydicom",
     "tqdm",
@@ -66,6 +68,29 @@ def test_inspect_imports_no_heavy_library(series: str, output: list) -> None:
     heavy = sorted(name for name in modules if name.split(".")[0] in NOT_FOR_INSPECT)
     assert heavy == [], heavy
     assert "numpy" in modules  # the one library it needs (the checks are vectorized)
+
+
+@pytest.mark.parametrize("implicit", [False, True])
+def test_inspect_of_an_enhanced_file_imports_no_pydicom(tmp_path: str, implicit: bool) -> None:
+    """Its header and functional groups are read from raw bytes (dicom/fastframes.py, dicom/fastreader.py)."""
+    path = writeEnhanced(EnhancedSpec(implicit=implicit, undefinedLengths=implicit), os.path.join(tmp_path, "e.dcm"))
+    modules = _modulesAfter(["inspect", "--json", path])
+    heavy = sorted(name for name in modules if name.split(".")[0] in NOT_FOR_INSPECT)
+    assert heavy == [], heavy
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "dcm_qa_enh/In/Philips/IM_0027_fMAP.dcm",
+        "dcm_qa_enh/In/Siemens/XA10",
+        "dicom2nifti/philips_enhanced_anatomical/001_implicit/IM1.dcm",
+        "dicom2nifti/siemens_multiframe_anatomical/001",
+    ],
+)
+def test_inspect_of_real_enhanced_files_imports_no_pydicom(dicomRoot: str, case: str) -> None:
+    modules = _modulesAfter(["inspect", os.path.join(DICOM, case)])
+    assert not any(name.split(".")[0] == "pydicom" for name in modules)
 
 
 def test_inspect_imports_only_its_own_command(series: str) -> None:

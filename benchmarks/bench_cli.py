@@ -13,7 +13,8 @@ os.wait4) and wall seconds; the medians; and the speed-up = peer's median CPU / 
                                           compared: nearest equal, linear within 1 grey level)
   resample, a DICOM series                vs the same script reading the series with GDCM
 
-Inputs are generated once into AFFINE_INSPECTOR_BENCH_CACHE (default ~/.cache/affine-inspector-bench). The
+``--only inspect|enhanced|resample`` runs one group of rows (repeatable). Inputs are generated once into
+AFFINE_INSPECTOR_BENCH_CACHE (default ~/.cache/affine-inspector-bench). The
 machine is shared: quote medians, and read the ratio, not the seconds.
 """
 
@@ -263,13 +264,27 @@ def printTable() -> None:
         print(f"| {row['case']} | {row['ours']} | {row['peer']} | {row['speed-up']} | {row['target']} |")
 
 
-def main() -> int:
+GROUPS = ("inspect", "enhanced", "resample")
+"""The groups of rows, in the order they run: inspect of CT series and of one file, enhanced files, resample."""
+
+
+def main(arguments: Optional[Sequence[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--only", action="append", choices=GROUPS, help="run only this group of rows (repeatable; default: all)"
+    )
+    groups = parser.parse_args(arguments).only or GROUPS
     print(f"{ROUNDS} interleaved rounds per row, medians; CPU = user + system of each whole process\n")
     scratch = tempfile.mkdtemp(prefix="affine-inspector-bench-")
     try:
-        inspectRows(scratch)
-        framesRows()
-        resampleRows(scratch)
+        if "inspect" in groups:
+            inspectRows(scratch)
+        if "enhanced" in groups:
+            framesRows()
+        if "resample" in groups:
+            resampleRows(scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     printTable()

@@ -7,9 +7,15 @@ nested sequences. ``pydicom.dcmread`` builds a Dataset for every item and
 every nested item and converts values on access: about 90 us per frame for
 position, orientation and spacing alone. Here:
 
-* everything before (5200,9230) is read by pydicom (``read_partial``: the
-  file meta, the image attributes and the one shared item), so the file's
-  common attributes are decoded exactly as the pydicom path decodes them;
+* everything before (5200,9230) (the file meta, the image attributes and
+  the one shared item) is read from raw bytes: the top-level values by
+  :func:`.fastreader.readEnhancedTopLevel` (the single-frame reader's walk
+  and decoders), the shared item's groups by the walk below, so that a
+  common file is read without importing pydicom. When that reader does not
+  take the header (a value it does not decode exactly as pydicom does: a
+  character set, a value the pydicom path reports; a mosaic; a UIH file),
+  pydicom reads it (``read_partial`` up to (5200,9230)), as it decodes it on
+  the pydicom path, and the per-frame items are still read here;
 * the per-frame items are walked in one pass over their bytes, keeping
   only the eight functional groups the headers use and, in each, the values
   listed in :data:`_VALUES`, decoded as pydicom decodes them (items whose
@@ -20,6 +26,7 @@ position, orientation and spacing alone. Here:
 
 :func:`readFramesFast` returns ``None`` whenever the file is not that case,
 and the caller reads it with pydicom: no (5200,9230), big endian or deflated,
+a transfer syntax that says implicit VR but is written explicit,
 an item count other than NumberOfFrames, compressed (encapsulated) pixel
 data, a VR other than the dictionary's for a value read, any value the
 fast decoders do not take exactly as pydicom does (empty, multi-valued
@@ -27,8 +34,9 @@ where one is expected, non-finite or unusable geometry: the messages come
 from one place), or a structure it does not expect.
 
 :func:`framesFromGroups` resolves each frame's groups (per-frame first,
-then shared) for both paths, with the shared groups looked up once.
-``Testing/test_fastframes.py`` checks that both paths give identical slice
+then shared) for every path, with the shared groups looked up once.
+``Testing/test_fastframes.py`` checks that the raw header, pydicom's header
+with the raw per-frame items, and the pydicom path give identical slice
 headers on every shared enhanced file and on generated ones.
 """
 
@@ -54,6 +62,7 @@ from ..geometry.sliceheader import (
     setGeometry,
     spacingProblem,
 )
+from .fastreader import NotCommon, readEnhancedTopLevel
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
@@ -156,10 +165,24 @@ def _firstOr(sequence: Any, default: Any) -> Any:
 
 @dataclasses.dataclass
 class FastFrames:
-    """What :func:`readFramesFast` read: the data set before (5200,9230), by pydicom, and the per-frame items."""
+    """What :func:`readFramesFast` read: the header before (5200,9230), and the functional group items.
 
-    dataset: Dataset
+    The header either from raw bytes (``common``, ``shared``; ``dataset`` None) or, when the raw path does not
+    take it, by pydicom (``dataset``, which then holds the shared groups too; ``common`` None).
+    """
+
     perFrame: List[Dict[str, List[_Item]]]
+    dataset: Optional[Dataset] = None
+    common: Optional[SliceHeader] = None
+    """The common header from raw bytes (:func:`.fastreader.readEnhancedTopLevel`)."""
+    shared: Optional[Dict[str, List[_Item]]] = None
+    """The first SharedFunctionalGroupsSequence item's groups, from raw bytes (None: no item)."""
+
+    def sliceHeaders(self) -> List[SliceHeader]:
+        """One header per frame, for a file whose header was read from raw bytes (``common`` set)."""
+        if self.common is None:
+            raise ValueError("the header was read by pydicom: use headers.slicesFromDataset")
+        return framesFromGroups(self.common, self.shared, self.perFrame)
 
 
 class _Item(Dict[str, Any]):
@@ -186,11 +209,13 @@ class _Short(Exception):
     """The bytes read so far end before the structure does: read more."""
 
 
-def readFramesFast(path: str) -> Optional[FastFrames]:
+def readFramesFast(path: str, *, rawHeader: bool = True) -> Optional[FastFrames]:
     """The headers part of an enhanced multi-frame file, or ``None`` (read it with pydicom instead).
 
     Only for files with a PerFrameFunctionalGroupsSequence (found by its tag bytes before PixelData's, so that
-    other files cost one bounded read, not a second parse).
+    other files cost one bounded read, not a second parse). The header before the functional groups is read
+    from raw bytes when :func:`.fastreader.readEnhancedTopLevel` takes it (then no pydicom import), else
+    (or with ``rawHeader`` False) by pydicom's ``read_partial``.
     """
     try:
         # Without blocking, and regular files only: a FIFO or device is left to the checked pydicom path,
@@ -210,8 +235,9 @@ def readFramesFast(path: str) -> Optional[FastFrames]:
         with os.fdopen(descriptor, "rb") as stream:  # closes the descriptor
             if not _mayHavePerFrameGroups(stream, status.st_size):
                 return None
-            return _read(stream, status.st_size)
-    except (OSError, _NotCommon, struct.error, ValueError, UnicodeDecodeError, OverflowError):
+            frames = _readRaw(stream, status.st_size, path) if rawHeader else None
+            return frames if frames is not None else _read(stream, status.st_size)
+    except _NOT_TAKEN:
         return None
 
 
@@ -242,7 +268,28 @@ def _mayHavePerFrameGroups(stream: Any, fileSize: int) -> bool:
     return False
 
 
+def _readRaw(stream: Any, fileSize: int, path: str) -> Optional[FastFrames]:
+    """The whole header from raw bytes, or ``None`` (then :func:`_read` tries with pydicom's header)."""
+
+    def readAt(offset: int, count: int) -> bytes:
+        stream.seek(offset)
+        return stream.read(count)
+
+    try:
+        top = readEnhancedTopLevel(readAt, fileSize, path)
+        frames = top.common.numberOfFrames
+        walker = _Walker(stream, top.groupsOffset, fileSize, top.explicit)
+        shared, perFrame, pixelDataStart, pixelDataLength = walker.groupsAndPixelData(frames, sharedFirst=True)
+    except _NOT_TAKEN:
+        return None
+    sizes = (top.common.rows, top.common.columns, top.samplesPerPixel, top.bitsAllocated)
+    if not _pixelDataFits(top.groupsOffset + pixelDataStart, pixelDataLength, fileSize, sizes, frames):
+        return None
+    return FastFrames(perFrame, common=top.common, shared=shared)
+
+
 def _read(stream: Any, fileSize: int) -> Optional[FastFrames]:
+    """The header before (5200,9230) read by pydicom, the per-frame items from raw bytes; or ``None``."""
     from pydicom.filereader import read_partial
 
     stream.seek(0)
@@ -256,13 +303,26 @@ def _read(stream: Any, fileSize: int) -> Optional[FastFrames]:
         return None
     frames = max(1, optionalInt(dataset.get("NumberOfFrames")) or 1)
     walker = _Walker(stream, start, fileSize, explicit)
-    perFrame, pixelDataStart, pixelDataLength = walker.perFrameAndPixelData(frames)
-    if start + pixelDataStart + pixelDataLength > fileSize:
-        return None  # truncated: pydicom's path reports it
-    expected = _pixelDataLength(dataset, frames)
-    if expected is None or pixelDataLength not in (expected, expected + 1):
-        return None  # pixel data not the frames' native pixels: pydicom's path decides
-    return FastFrames(dataset, perFrame)
+    _, perFrame, pixelDataStart, pixelDataLength = walker.groupsAndPixelData(frames, sharedFirst=False)
+    sizes = tuple(
+        optionalInt(dataset.get(keyword)) for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated")
+    )
+    if not _pixelDataFits(start + pixelDataStart, pixelDataLength, fileSize, sizes, frames):
+        return None
+    return FastFrames(perFrame, dataset=dataset)
+
+
+_NOT_TAKEN = (OSError, NotCommon, _NotCommon, struct.error, ValueError, UnicodeDecodeError, OverflowError)
+"""What the raw readers raise for a file they leave to pydicom."""
+
+
+def _pixelDataFits(valueOffset: int, length: int, fileSize: int, sizes: Sequence[Optional[int]], frames: int) -> bool:
+    """Whether PixelData lies inside the file (else truncated: pydicom's path reports it) and holds exactly the
+    frames' native pixels (else pydicom's path decides)."""
+    if valueOffset + length > fileSize:
+        return False
+    expected = _pixelDataLength(sizes, frames)
+    return expected is not None and length in (expected, expected + 1)
 
 
 _PER_FRAME_TAG = 0x52009230
@@ -281,12 +341,12 @@ def _explicitLittleEndian(dataset: Dataset) -> Optional[bool]:
     return explicit
 
 
-def _pixelDataLength(dataset: Dataset, frames: int) -> Optional[int]:
-    """Bytes of ``frames`` native frames (Rows x Columns x SamplesPerPixel x BitsAllocated), None if unknown."""
-    values = [optionalInt(dataset.get(keyword)) for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated")]
-    if any(value is None or value <= 0 for value in values):
+def _pixelDataLength(sizes: Sequence[Optional[int]], frames: int) -> Optional[int]:
+    """Bytes of ``frames`` native frames of ``sizes`` (Rows, Columns, SamplesPerPixel, BitsAllocated), None if
+    one is unknown or not positive."""
+    if any(value is None or value <= 0 for value in sizes):
         return None
-    rows, columns, samples, bits = values
+    rows, columns, samples, bits = sizes
     return (frames * rows * columns * samples * bits + 7) // 8  # type: ignore[operator]
 
 
@@ -298,6 +358,7 @@ def _key(tag: int) -> int:
 _ITEM, _ITEM_END, _SEQUENCE_END = _key(0xFFFEE000), _key(0xFFFEE00D), _key(0xFFFEE0DD)
 _DELIMITERS = frozenset({_ITEM, _ITEM_END, _SEQUENCE_END})
 _PIXEL_DATA = _key(0x7FE00010)
+_SHARED, _PER_FRAME = _key(0x52009229), _key(_PER_FRAME_TAG)
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
 _SHORT_VRS = frozenset(
@@ -410,9 +471,10 @@ _DIRECTION_KEYWORD = "DiffusionGradientDirectionSequence"
 
 
 class _Walker:
-    """One pass over the bytes from (5200,9230)'s element to PixelData's header.
+    """One pass over the bytes from the functional groups' first element ((5200,9229) shared or (5200,9230)
+    per-frame) to PixelData's header.
 
-    Offsets are relative to ``start`` (the file offset of (5200,9230)); ``data`` holds the bytes read so far
+    Offsets are relative to ``start`` (the file offset of that element); ``data`` holds the bytes read so far
     and grows (:meth:`more`) when an element runs past them: a frame's item is then walked again, nothing else.
     """
 
@@ -504,11 +566,49 @@ class _Walker:
             raise _NotCommon("elements run past their item")
         return offset
 
-    def perFrameAndPixelData(self, frames: int) -> Tuple[List[Dict[str, List[_Item]]], int, int]:
-        """The per-frame items' groups, then PixelData's value offset and length (native pixels only)."""
-        key, vr, length, offset = self.retrying(self.header, 0)
-        if key != _key(_PER_FRAME_TAG) or vr not in (None, b"SQ"):
+    def groupsAndPixelData(
+        self, frames: int, *, sharedFirst: bool
+    ) -> Tuple[Optional[Dict[str, List[_Item]]], List[Dict[str, List[_Item]]], int, int]:
+        """The shared item's groups (``sharedFirst``: the walk starts at the data set's first functional groups
+        element, else at (5200,9230)), the per-frame items' groups, then PixelData's value offset and length
+        (native pixels only). The shared groups are None without a shared item."""
+        shared, offset = self.retrying(self.sharedGroups, 0) if sharedFirst else (None, 0)
+        key, vr, length, offset = self.retrying(self.header, offset)
+        if key != _PER_FRAME or vr not in (None, b"SQ"):
             raise _NotCommon("no PerFrameFunctionalGroupsSequence")
+        perFrame, offset = self.perFrameItems(offset, length, frames)
+        while True:  # the top-level elements after the sequence, up to PixelData
+            key, vr, length, valueOffset = self.retrying(self.header, offset)
+            if key == _PIXEL_DATA:
+                if length == UNDEFINED_LENGTH:
+                    raise _NotCommon("encapsulated pixel data")
+                return shared, perFrame, valueOffset, length
+            if key in _DELIMITERS or key == _SHARED:
+                raise _NotCommon("delimiter at top level, or shared groups after the per-frame ones")
+            offset = self.retrying(self.skip, vr, length, valueOffset, 1)
+
+    def sharedGroups(self, offset: int) -> Tuple[Optional[Dict[str, List[_Item]]], int]:
+        """If the element at ``offset`` is the SharedFunctionalGroupsSequence: its first item's groups (None
+        without an item) and the offset of (5200,9230)'s element, the top-level elements between skipped.
+        Otherwise ``(None, offset)``."""
+        key, vr, length, valueOffset = self.header(offset)
+        if key != _SHARED:
+            return None, offset
+        if vr not in (None, b"SQ"):
+            raise _NotCommon("SharedFunctionalGroupsSequence that is not a sequence")
+        end = None if length == UNDEFINED_LENGTH else valueOffset + length
+        shared, offset = self.sequence(valueOffset, end, 1, self.itemGroups)
+        while True:
+            key, vr, length, valueOffset = self.header(offset)
+            if key == _PER_FRAME:
+                return shared, offset
+            if key in _DELIMITERS or key == _PIXEL_DATA:
+                raise _NotCommon("no PerFrameFunctionalGroupsSequence after the shared one")
+            offset = self.skip(vr, length, valueOffset, 1)
+
+    def perFrameItems(self, offset: int, length: int, frames: int) -> Tuple[List[Dict[str, List[_Item]]], int]:
+        """The groups of each item of the per-frame sequence whose value (of ``length``) starts at ``offset``,
+        and the offset after the sequence; exactly ``frames`` items, else :class:`_NotCommon`."""
         end = offset + length if length != UNDEFINED_LENGTH else None
         perFrame: List[Dict[str, List[_Item]]] = []
         while True:  # the items, each walked again only if it runs past the bytes read
@@ -527,15 +627,7 @@ class _Walker:
                 break
         if len(perFrame) != frames:
             raise _NotCommon("item count differs from NumberOfFrames")
-        while True:  # the top-level elements after the sequence, up to PixelData
-            key, vr, length, valueOffset = self.retrying(self.header, offset)
-            if key == _PIXEL_DATA:
-                if length == UNDEFINED_LENGTH:
-                    raise _NotCommon("encapsulated pixel data")
-                return perFrame, valueOffset, length
-            if key in _DELIMITERS:
-                raise _NotCommon("delimiter at top level")
-            offset = self.retrying(self.skip, vr, length, valueOffset, 1)
+        return perFrame, offset
 
     def retrying(self, step: Callable[..., _T], *arguments: Any) -> _T:
         """``step(*arguments)``, again with more bytes read each time it runs past them."""
@@ -544,6 +636,10 @@ class _Walker:
                 return step(*arguments)
             except _Short:
                 self.more()
+
+    def itemGroups(self, offset: int, end: Optional[int], depth: int) -> Tuple[Dict[str, List[_Item]], int]:
+        """:meth:`frameGroups` as :meth:`sequence` calls an item reader (the shared item; its depth is 2)."""
+        return self.frameGroups(offset, end)
 
     def frameGroups(self, offset: int, end: Optional[int]) -> Tuple[Dict[str, List[_Item]], int]:
         """One per-frame item: group keyword -> [its first item] (``[]`` for an empty group); the offset after."""

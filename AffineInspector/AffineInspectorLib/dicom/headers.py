@@ -10,8 +10,11 @@ Two ways to read a header, with the same result:
   the reference, used for everything unusual;
 * :func:`~AffineInspectorLib.fastreader.readSliceHeaderFast`: the common
   single-frame case straight from the raw bytes (about 10x less work per
-  file; see that module). The test suite checks that both give identical
-  results on every file available.
+  file; see that module), and
+  :func:`~AffineInspectorLib.fastframes.readFramesFast`: an enhanced
+  multi-frame file's functional groups from raw bytes, its other attributes
+  from raw bytes too in the common case (else by pydicom). The test suite
+  checks that both give identical results on every file available.
 """
 
 from __future__ import annotations
@@ -69,7 +72,10 @@ def readSliceHeaders(path: str, *, fast: bool = True) -> List[SliceHeader]:
         if header is not None:
             return [header]
         frames = readFramesFast(path)  # enhanced multi-frame: per-frame groups from raw bytes (image checked)
-    dataset = frames.dataset if frames is not None else readDatasetWithPydicom(path)
+        if frames is not None and frames.dataset is None:
+            return frames.sliceHeaders()  # the header before the groups from raw bytes too: no pydicom
+    partialDataset = frames.dataset if frames is not None else None  # the header before the groups, by pydicom
+    dataset = partialDataset if partialDataset is not None else readDatasetWithPydicom(path)
     try:
         if frames is None:
             _checkIsImage(dataset, path)
