@@ -181,3 +181,27 @@ def test_scene_path_refuses_an_empty_output(tmp_path: Any, volumes: Tuple[str, s
     said = capsys.readouterr().err
     assert f"does not overlap the grid of {reference}" in said and said.count("\n") == 1
     assert not os.path.exists(output)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "linear"])
+def test_a_left_handed_reference_gives_slicers_reversed_grid(
+    tmp_path: Any, volumes: Tuple[str, str, str], interpolation: str
+) -> None:
+    """Slicer's volumes logic loads a left-handed file with k reversed (right-handed IJK), and the scene path's
+    output takes that grid: the direct path writes the same file, not the reference's own voxel order."""
+    source, labels, _ = volumes
+    source = labels if interpolation == "nearest" else source
+    reference = sitk.Image(44, 40, 30, sitk.sitkInt16)
+    reference.SetSpacing((1.0, 1.1, 1.3))
+    reference.SetOrigin((-20.0, -18.0, 15.0))
+    cosine, sine = np.cos(0.2), np.sin(0.2)
+    reference.SetDirection((cosine, -sine, 0, sine, cosine, 0, 0, 0, -1))  # k towards the feet: left-handed
+    referencePath = str(tmp_path / "left.nii.gz")
+    sitk.WriteImage(reference, referencePath)
+    written = _resample(tmp_path, "out.nrrd", source, "--reference", referencePath, "--interpolation", interpolation)
+    scene, IJKToRAS = _inScene(source, referencePath, interpolation, interpolation == "nearest")
+    np.testing.assert_allclose(np.diag([-1, -1, 1, 1]) @ _ijkToLPS(written), IJKToRAS, rtol=0, atol=1e-6)
+    assert np.linalg.det(IJKToRAS[:3, :3]) > 0 and np.linalg.det(_ijkToLPS(reference)[:3, :3]) < 0
+    ours = sitk.GetArrayFromImage(written).astype(int)
+    assert np.count_nonzero(ours) > 0.01 * ours.size
+    assert np.abs(ours - scene.astype(int)).max() <= (0 if interpolation == "nearest" else 1)

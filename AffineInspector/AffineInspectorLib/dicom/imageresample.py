@@ -7,7 +7,8 @@ what :func:`..mrml.logic.resampleToReference` gives on the nodes Slicer's
 volumes logic loads from the same files (both read with ITK: same grid, same
 world, voxels outside the input 0, the input's pixel type), at a fraction of
 the cost: no slicer-core (0.7 s of CPU to import), no scene, no display
-nodes, REF's voxels never read (its header holds the grid), and the output
+nodes, REF's voxels never read (its header holds the grid; a left-handed
+one reversed along k, as Slicer loads it: :func:`slicerGrid`), and the output
 written uncompressed unless asked for. Two differences in the engines,
 measured by ``Testing/test_resample_direct.py``: for linear interpolation
 into an integer type ITK truncates where VTK rounds (at most 1 grey level),
@@ -18,7 +19,7 @@ maps points in single precision.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -66,26 +67,38 @@ def resampleFile(
     problem = truncationProblem(inputPath)  # ITK would fill the missing voxels with 0 without a word
     if problem:
         raise GeometryError(f"{inputPath}: {problem}; nothing written")
-    reference = sitk.ImageFileReader()
-    reference.SetFileName(referencePath)
-    reference.ReadImageInformation()  # the grid only: REF's voxels are never read
+    size, origin, spacing, direction = slicerGrid(referencePath)
     image = sitk.ReadImage(inputPath)
     interpolator = sitk.sitkNearestNeighbor if interpolation == "nearest" else sitk.sitkLinear
     resampled = sitk.Resample(
-        image,
-        reference.GetSize(),
-        sitk.Transform(),
-        interpolator,
-        reference.GetOrigin(),
-        reference.GetSpacing(),
-        reference.GetDirection(),
-        0,
-        image.GetPixelID(),
+        image, size, sitk.Transform(), interpolator, origin, spacing, direction, 0, image.GetPixelID()
     )
     _refuseEmpty(resampled, image, inputPath, outputPath)
     with outputs.newFiles(outputPath, mkdir=mkdir) as written:
         sitk.WriteImage(resampled, written.staged, compress)
     return written.createdFolder
+
+
+def slicerGrid(path: str) -> Tuple[Tuple[int, ...], Tuple[float, ...], Tuple[float, ...], Tuple[float, ...]]:
+    """The grid of the node Slicer's volumes logic loads from the volume file ``path``, as SimpleITK's
+    ``(size, origin, spacing, direction)`` (LPS; direction row-major, its columns the i, j, k axes).
+
+    Only the header is read. Slicer makes IJK right-handed: for a file whose grid is left-handed
+    (det(direction) < 0) the node's k runs the other way (k' = n - 1 - k: origin on the last slice, the k axis
+    negated), and the scene path's output takes that grid; the world positions of the voxels are the same.
+    """
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    reader.ReadImageInformation()
+    size, origin, spacing = reader.GetSize(), reader.GetOrigin(), reader.GetSpacing()
+    axes: np.ndarray = np.reshape(reader.GetDirection(), (3, 3))
+    if np.linalg.det(axes) >= 0:
+        return size, origin, spacing, reader.GetDirection()
+    lastSlice = np.asarray(origin) + (size[2] - 1) * spacing[2] * axes[:, 2]
+    axes[:, 2] = -axes[:, 2]
+    return size, tuple(float(value) for value in lastSlice), spacing, tuple(float(value) for value in axes.ravel())
 
 
 def _refuseEmpty(resampled: Any, image: Any, inputPath: str, outputPath: str) -> None:
