@@ -162,7 +162,8 @@ def test_direct_path_refuses_an_empty_output(tmp_path: Any, volumes: Tuple[str, 
     sitk.WriteImage(far, str(tmp_path / "far.nrrd"))
     output = str(tmp_path / "out.nrrd")
     assert main(["resample", source, "--reference", str(tmp_path / "far.nrrd"), "--output", output]) == 1
-    assert "does not overlap the grid of the reference" in capsys.readouterr().err and not os.path.exists(output)
+    said = capsys.readouterr().err
+    assert f"does not overlap the grid of {tmp_path / 'far.nrrd'}" in said and not os.path.exists(output)
 
 
 def test_what_takes_the_scene_path(volumes: Tuple[str, str, str], dicomRoot: str) -> None:

@@ -73,7 +73,7 @@ def resampleFile(
     resampled = sitk.Resample(
         image, size, sitk.Transform(), interpolator, origin, spacing, direction, 0, image.GetPixelID()
     )
-    _refuseEmpty(resampled, image, inputPath, outputPath)
+    _refuseEmpty(resampled, image, inputPath, referencePath, outputPath)
     with outputs.newFiles(outputPath, mkdir=mkdir) as written:
         sitk.WriteImage(resampled, written.staged, compress)
     return written.createdFolder
@@ -101,9 +101,10 @@ def slicerGrid(path: str) -> Tuple[Tuple[int, ...], Tuple[float, ...], Tuple[flo
     return size, tuple(float(value) for value in lastSlice), spacing, tuple(float(value) for value in axes.ravel())
 
 
-def _refuseEmpty(resampled: Any, image: Any, inputPath: str, outputPath: str) -> None:
+def _refuseEmpty(resampled: Any, image: Any, inputPath: str, referencePath: str, outputPath: str) -> None:
     """GeometryError when every voxel of the result is 0 or NaN, saying why: an input with no nonzero finite
-    voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing written)."""
+    voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing written).
+    The words are those of the scene path (``cli/resamplecmd.py``), whichever path an input takes."""
     if _hasData(resampled):
         return
     if not _hasData(image):
@@ -112,7 +113,7 @@ def _refuseEmpty(resampled: Any, image: Any, inputPath: str, outputPath: str) ->
             f"every voxel of {outputPath} would be 0; nothing written"
         )
     raise GeometryError(
-        f"every voxel of {outputPath} would be 0: {inputPath} does not overlap the grid of the reference; "
+        f"every voxel of {outputPath} would be 0: {inputPath} does not overlap the grid of {referencePath}; "
         f"nothing written"
     )
 
