@@ -1,24 +1,24 @@
-"""File-to-file resampling without a scene: a volume file onto another volume file's grid, with SimpleITK.
+"""Resampling without a scene: a volume file or a plain DICOM series onto a volume file's grid, with SimpleITK.
 
-``resample`` takes this way when INPUT and REF are both volume files, the
-interpolation is nearest or linear and both are 3D scalar images: no DICOM,
-so no acquisition transform and nothing that needs Slicer's scene. It gives
-what :func:`..mrml.logic.resampleToReference` gives on the nodes Slicer's
-volumes logic loads from the same files (both read with ITK: same grid, same
-world, voxels outside the input 0, the input's pixel type), at a fraction of
-the cost: no slicer-core (0.7 s of CPU to import), no scene, no display
-nodes, REF's voxels never read (its header holds the grid; a left-handed
-one reversed along k, as Slicer loads it: :func:`slicerGrid`), and the output
-written uncompressed unless asked for. Two differences in the engines,
-measured by ``Testing/test_resample_direct.py``: for linear interpolation
-into an integer type ITK truncates where VTK rounds (at most 1 grey level),
-and for nearest neighbour a voxel whose input index lies within about 1e-5 of
-a half-way point (a tie) may take the other neighbour, as vtkImageReslice
-maps points in single precision.
+``resample`` takes this way when REF is a volume file, the interpolation is nearest or linear, and INPUT is
+either a 3D scalar volume file or a DICOM series that :func:`.plainseries.plainSeries` calls plain (one
+series of classic single-frame files whose corners lie on Slicer's grid, so that Slicer would add no
+acquisition transform, read as Slicer reads it: same files, same order, same grid, same pixel type).
+Everything else (a DICOM REF, a series Slicer would load under its acquisition transform, enhanced or mosaic
+files, cubic interpolation) needs Slicer's scene, and :func:`directProblem` says why. It gives what
+:func:`..mrml.logic.resampleToReference` gives on the nodes Slicer loads from the same inputs (both read with
+ITK: same grid, same world, voxels outside the input 0, the input's pixel type), at a fraction of the cost:
+no slicer-core (0.7 s of CPU to import), no scene, no display nodes, REF's voxels never read (its header
+holds the grid; a left-handed one reversed along k, as Slicer loads it: :func:`slicerGrid`), and the output
+written uncompressed unless asked for. Two differences in the engines, measured by
+``Testing/test_resample_direct.py``: for linear interpolation into an integer type ITK truncates where VTK
+rounds (at most 1 grey level), and for nearest neighbour a voxel whose input index lies within about 1e-5 of
+a half-way point (a tie) may take the other neighbour, as vtkImageReslice maps points in single precision.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -26,49 +26,84 @@ import numpy as np
 from ..geometry.errors import GeometryError
 from . import outputs
 from .imagefiles import truncationProblem
+from .plainseries import PlainSeries, plainSeries, readPlainSeries
 
 DIRECT_INTERPOLATIONS = ("nearest", "linear")
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 """What Slicer's volumes logic reads (as ``cli/resamplecmd.py`` and ``mrml/host.py`` list them)."""
 
 
-def directProblem(inputPath: str, referencePath: str, interpolation: str) -> Optional[str]:
-    """Why this pair needs Slicer's scene (a DICOM input, cubic interpolation, not 3D scalar), or None."""
+@dataclasses.dataclass
+class DirectInput:
+    """What the direct path reads as INPUT: a volume file (``series`` None) or a plain DICOM series."""
+
+    path: str
+    series: Optional[PlainSeries] = None
+
+
+def directInput(inputPath: str, referencePath: str, interpolation: str) -> Tuple[Optional[DirectInput], str]:
+    """``(what to read, "")`` when this pair needs no scene, else ``(None, why it needs Slicer's)``.
+
+    REF's header is read first (cheap); a DICOM INPUT's headers only then (:func:`.plainseries.plainSeries`).
+    """
     if interpolation not in DIRECT_INTERPOLATIONS:
-        return f"{interpolation} interpolation is vtkImageReslice's"
-    for path in (inputPath, referencePath):
-        if not path.lower().endswith(VOLUME_EXTENSIONS):
-            return f"{path} is not a volume file"
+        return None, f"{interpolation} interpolation is vtkImageReslice's"
+    if not referencePath.lower().endswith(VOLUME_EXTENSIONS):
+        return None, f"{referencePath} is not a volume file"
+    problem = _headerProblem(referencePath, components=False)
+    if problem:
+        return None, problem
+    if inputPath.lower().endswith(VOLUME_EXTENSIONS):
+        problem = _headerProblem(inputPath, components=True)
+        return (None, problem) if problem else (DirectInput(inputPath), "")
+    series, why = plainSeries(inputPath)
+    if series is None:
+        return None, f"{inputPath} is not a plain DICOM series: {why}"
+    return DirectInput(inputPath, series), ""
+
+
+def directProblem(inputPath: str, referencePath: str, interpolation: str) -> Optional[str]:
+    """Why this pair needs Slicer's scene (see :func:`directInput`), or None."""
+    return directInput(inputPath, referencePath, interpolation)[1] or None
+
+
+def _headerProblem(path: str, *, components: bool) -> str:
+    """Why a volume file is not a 3D (scalar, when ``components``) image SimpleITK reads, or ``""``."""
     import SimpleITK as sitk
 
-    for path, components in ((inputPath, True), (referencePath, False)):
-        reader = sitk.ImageFileReader()
-        reader.SetFileName(path)
-        try:
-            reader.ReadImageInformation()
-        except RuntimeError:
-            return f"{path}: SimpleITK cannot read its header"
-        if reader.GetDimension() != 3 or (components and reader.GetNumberOfComponents() != 1):
-            return f"{path} is not a 3D scalar image"
-    return None
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return f"{path}: SimpleITK cannot read its header"
+    if reader.GetDimension() != 3 or (components and reader.GetNumberOfComponents() != 1):
+        return f"{path} is not a 3D scalar image"
+    return ""
 
 
 def resampleFile(
-    inputPath: str, referencePath: str, outputPath: str, *, interpolation: str, compress: bool, mkdir: bool = False
+    inputPath: str,
+    referencePath: str,
+    outputPath: str,
+    *,
+    interpolation: str,
+    compress: bool,
+    mkdir: bool = False,
+    series: Optional[PlainSeries] = None,
 ) -> Optional[str]:
-    """Resample ``inputPath`` onto ``referencePath``'s grid and write ``outputPath`` (see module docstring).
+    """Resample INPUT onto ``referencePath``'s grid and write ``outputPath`` (see module docstring).
 
-    Written as every output is (:func:`.outputs.newFiles`: never over a file); returns the folder ``mkdir``
-    created, if any. Raises GeometryError, writing nothing, when the input is truncated or the output would be
+    INPUT is the volume file ``inputPath``, or ``series`` (the plain DICOM series at ``inputPath``, from
+    :func:`directInput`) when given. Written as every output is (:func:`.outputs.newFiles`: never over a
+    file); returns the folder ``mkdir`` created, if any. Raises GeometryError, writing nothing, when the input
+    is truncated, GDCM cannot read the series (:class:`.plainseries.SeriesReadError`) or the output would be
     empty (every voxel 0 or NaN).
     """
     import SimpleITK as sitk
 
-    problem = truncationProblem(inputPath)  # ITK would fill the missing voxels with 0 without a word
-    if problem:
-        raise GeometryError(f"{inputPath}: {problem}; nothing written")
-    size, origin, spacing, direction = slicerGrid(referencePath)
-    image = sitk.ReadImage(inputPath)
+    image = readPlainSeries(series) if series is not None else _readVolume(inputPath)
+    size, origin, spacing, direction = slicerGrid(referencePath)  # the grid only: REF's voxels are never read
     interpolator = sitk.sitkNearestNeighbor if interpolation == "nearest" else sitk.sitkLinear
     resampled = sitk.Resample(
         image, size, sitk.Transform(), interpolator, origin, spacing, direction, 0, image.GetPixelID()
@@ -99,6 +134,17 @@ def slicerGrid(path: str) -> Tuple[Tuple[int, ...], Tuple[float, ...], Tuple[flo
     lastSlice = np.asarray(origin) + (size[2] - 1) * spacing[2] * axes[:, 2]
     axes[:, 2] = -axes[:, 2]
     return size, tuple(float(value) for value in lastSlice), spacing, tuple(float(value) for value in axes.ravel())
+
+
+def _readVolume(path: str) -> Any:
+    """A volume file as a SimpleITK image; GeometryError when it is truncated (ITK would fill the missing
+    voxels with 0 without a word)."""
+    import SimpleITK as sitk
+
+    problem = truncationProblem(path)
+    if problem:
+        raise GeometryError(f"{path}: {problem}; nothing written")
+    return sitk.ReadImage(path)
 
 
 def _refuseEmpty(resampled: Any, image: Any, inputPath: str, referencePath: str, outputPath: str) -> None:
