@@ -19,14 +19,21 @@ a half-way point (a tie) may take the other neighbour, as vtkImageReslice maps p
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Tuple
+import functools
+import json
+import os
+import shutil
+import signal
+import tempfile
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from ..geometry.errors import GeometryError
 from . import outputs
+from .childprocess import CHILD_SECONDS, runInChild, signalName
 from .imagefiles import truncationProblem
-from .plainseries import PlainSeries, plainSeries, readPlainSeries
+from .plainseries import PlainSeries, SeriesReadError, plainSeries, readPlainSeries
 
 DIRECT_INTERPOLATIONS = ("nearest", "linear")
 VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
@@ -102,19 +109,107 @@ def resampleFile(
     """
     import SimpleITK as sitk
 
-    image = readPlainSeries(series) if series is not None else _readVolume(inputPath)
-    size, origin, spacing, direction = slicerGrid(referencePath)  # the grid only: REF's voxels are never read
-    interpolator = sitk.sitkNearestNeighbor if interpolation == "nearest" else sitk.sitkLinear
-    resampled = sitk.Resample(
-        image, size, sitk.Transform(), interpolator, origin, spacing, direction, 0, image.GetPixelID()
-    )
-    _refuseEmpty(resampled, image, inputPath, referencePath, outputPath)
+    grid = slicerGrid(referencePath)  # the grid only: REF's voxels are never read
+    if series is None:
+        image = _readVolume(inputPath)
+        resampled = _resample(image, grid, interpolation)
+        inputHasData: Callable[[], bool] = functools.partial(_hasData, image)  # asked if the result is empty
+    else:
+        resampled, inputHasData = _resampleSeries(series, grid, interpolation)
+    _refuseEmpty(resampled, inputHasData, inputPath, referencePath, outputPath)
     with outputs.newFiles(outputPath, mkdir=mkdir) as written:
         sitk.WriteImage(resampled, written.staged, compress)
     return written.createdFolder
 
 
-def slicerGrid(path: str) -> Tuple[Tuple[int, ...], Tuple[float, ...], Tuple[float, ...], Tuple[float, ...]]:
+Grid = Tuple[Tuple[int, ...], Tuple[float, ...], Tuple[float, ...], Tuple[float, ...]]
+"""SimpleITK's ``(size, origin, spacing, direction)`` of an image (LPS; direction row-major, its columns the
+i, j, k axes, ITK index = Slicer IJK)."""
+
+
+def _resample(image: Any, grid: Grid, interpolation: str) -> Any:
+    """``image`` (outside it 0) on ``grid``, in its own pixel type."""
+    import SimpleITK as sitk
+
+    size, origin, spacing, direction = grid
+    interpolator = sitk.sitkNearestNeighbor if interpolation == "nearest" else sitk.sitkLinear
+    return sitk.Resample(image, size, sitk.Transform(), interpolator, origin, spacing, direction, 0, image.GetPixelID())
+
+
+_STATUS_NOT_READ = 3  # the child's status when readPlainSeries refused the series (SeriesReadError)
+
+
+def _resampleSeries(series: PlainSeries, grid: Grid, interpolation: str) -> Tuple[Any, Callable[[], bool]]:
+    """The plain series resampled onto ``grid``, and whether the series holds a nonzero finite voxel.
+
+    GDCM reads in a forked child (:func:`.childprocess.runInChild`): it kills its process on some damaged files
+    the header readers accept, and then only the child dies. The resampled voxels come back in a ``.npy`` file.
+    SeriesReadError when the read cannot give Slicer's volume (GDCM failed or crashed, not grey levels): the
+    caller hands the series to Slicer's path, which answers for it (its reader tries DCMTK too).
+    """
+    import SimpleITK as sitk
+
+    folder = tempfile.mkdtemp(prefix="affine-inspector-resample-")
+    try:
+        voxels, report, errors = (os.path.join(folder, name) for name in ("voxels.npy", "report.json", "stderr"))
+        status = runInChild(lambda: _resampleSeriesHere(series, grid, interpolation, voxels, report), errors)
+        if status == _STATUS_NOT_READ or status < 0:
+            raise SeriesReadError(_notRead(status, report, series))
+        if status != 0:
+            raise RuntimeError(f"the direct read of {series.files[0]} and the rest failed{_lastLine(errors)}")
+        with open(report) as stream:
+            inputHasData = bool(json.load(stream)["inputHasData"])
+        resampled = sitk.GetImageFromArray(np.load(voxels))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    size, origin, spacing, direction = grid
+    resampled.SetOrigin(origin)
+    resampled.SetSpacing(spacing)
+    resampled.SetDirection(direction)
+    return resampled, lambda: inputHasData
+
+
+def _resampleSeriesHere(series: PlainSeries, grid: Grid, interpolation: str, voxels: str, report: str) -> int:
+    """The child's work: read, resample, save the voxels (``voxels``, .npy) and the facts (``report``, JSON)."""
+    import SimpleITK as sitk
+
+    try:
+        image = readPlainSeries(series)
+    except SeriesReadError as error:
+        facts: Dict[str, Any] = {"error": str(error)}
+        status = _STATUS_NOT_READ
+    else:
+        resampled = _resample(image, grid, interpolation)
+        np.save(voxels, sitk.GetArrayViewFromImage(resampled))
+        facts = {"inputHasData": _hasData(resampled) or _hasData(image)}
+        status = 0
+    with open(report, "w") as stream:
+        json.dump(facts, stream)
+    return status
+
+
+def _notRead(status: int, report: str, series: PlainSeries) -> str:
+    """Why the child did not read the series, in plain words."""
+    if status < 0:
+        files = f"{len(series.files)} files, first {series.files[0]}"
+        if status == -int(signal.SIGKILL):
+            return f"GDCM did not finish reading {files} in {CHILD_SECONDS:g} s (stopped)"
+        return f"GDCM crashed ({signalName(status)}) reading {files}"
+    with open(report) as stream:
+        return str(json.load(stream)["error"])
+
+
+def _lastLine(errors: str) -> str:
+    """The child's last line on stderr (the exception), or ``""``."""
+    try:
+        with open(errors, "rb") as stream:
+            lines = [line.strip() for line in stream.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return f" ({lines[-1][:200]})" if lines else ""
+
+
+def slicerGrid(path: str) -> Grid:
     """The grid of the node Slicer's volumes logic loads from the volume file ``path``, as SimpleITK's
     ``(size, origin, spacing, direction)`` (LPS; direction row-major, its columns the i, j, k axes).
 
@@ -147,13 +242,15 @@ def _readVolume(path: str) -> Any:
     return sitk.ReadImage(path)
 
 
-def _refuseEmpty(resampled: Any, image: Any, inputPath: str, referencePath: str, outputPath: str) -> None:
+def _refuseEmpty(
+    resampled: Any, inputHasData: Callable[[], bool], inputPath: str, referencePath: str, outputPath: str
+) -> None:
     """GeometryError when every voxel of the result is 0 or NaN, saying why: an input with no nonzero finite
     voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing written).
     The words are those of the scene path (``cli/resamplecmd.py``), whichever path an input takes."""
     if _hasData(resampled):
         return
-    if not _hasData(image):
+    if not inputHasData():
         raise GeometryError(
             f"{inputPath} holds no nonzero finite voxel (every voxel 0 or NaN: a truncated or damaged file?), so "
             f"every voxel of {outputPath} would be 0; nothing written"

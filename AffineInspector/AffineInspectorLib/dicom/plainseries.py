@@ -16,8 +16,9 @@ has room to differ from a direct read, and :func:`plainSeries` says which series
   Slicer's own measure (largest coordinate difference): no acquisition transform, with or without
   ``--no-regularization`` (a uniformly tilted series passes: Slicer's grid keeps the shear, its k axis being
   the IPP step, and so does the direct read);
-* the first file is MONOCHROME with one sample per pixel (the plugin's grayscale test; both readers take the
-  pixel type from that file).
+* and, checked when the pixels are read (:func:`readPlainSeries`, with GDCM, in a child process since GDCM
+  crashes on some damaged files), the first file is MONOCHROME with one sample per pixel (the plugin's
+  grayscale test; both readers take the pixel type from that file).
 
 Slicer's grid (:func:`slicerGrid`) is what vtkITK builds: origin at the first sorted IPP, i and j along the
 *normalised* IOP cosines times PixelSpacing, k the step ``(IPP_last - IPP_first) / (N - 1)``. SimpleITK's
@@ -45,8 +46,9 @@ from .walk import findFiles
 
 
 class SeriesReadError(GeometryError):
-    """GDCM (SimpleITK's reader) could not read the pixels of a plain series: Slicer's reader would then try
-    DCMTK, so the caller hands the series to Slicer's path rather than report GDCM's failure as the answer."""
+    """The direct read cannot give Slicer's volume of a plain series: its first file is not grey levels, or GDCM
+    (SimpleITK's reader) could not read the pixels (Slicer's reader would then try DCMTK). The caller hands the
+    series to Slicer's path, which answers for it, rather than report GDCM's failure as the answer."""
 
 
 @dataclasses.dataclass
@@ -78,7 +80,7 @@ def plainSeries(path: str) -> Tuple[Optional[PlainSeries], str]:
         return None, problem
     ordered = _inFileOrder(headers, series.files)
     grid = slicerGrid(series, pixelSpacingOf(ordered[0]))
-    problem = _cornerProblem(ordered, grid, series) or _pixelProblem(series.files[0])
+    problem = _cornerProblem(ordered, grid, series)
     if problem:
         return None, problem
     assert series.dimensions is not None  # a series with usable geometry (_structureProblem)
@@ -143,29 +145,18 @@ def _cornerProblem(ordered: Sequence[SliceHeader], grid: np.ndarray, series: Ser
     return ""
 
 
-def _pixelProblem(firstFile: str) -> str:
-    """Why the first file's pixels are not grey levels of one sample, which both readers' type comes from."""
-    import SimpleITK as sitk
-
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(firstFile)
-    reader.SetImageIO("GDCMImageIO")
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError:
-        return f"{firstFile}: GDCM cannot read its header"
-    photometric = reader.GetMetaData("0028|0004") if reader.HasMetaDataKey("0028|0004") else ""
-    if "MONOCHROME" not in photometric or reader.GetNumberOfComponents() != 1:
-        return f"not grey levels (PhotometricInterpretation {photometric.strip() or 'missing'}): a vector volume"
-    return ""
-
-
 def readPlainSeries(series: PlainSeries) -> Any:
     """The series as a SimpleITK image on Slicer's grid (ITK index = Slicer IJK; origin, spacing and direction
-    from ``series.IJKToLPS``, LPS). :class:`SeriesReadError` when GDCM cannot read the files as the headers
-    describe them."""
+    from ``series.IJKToLPS``, LPS). :class:`SeriesReadError` when its first file is not grey levels or GDCM
+    cannot read the files as the headers describe them.
+
+    GDCM kills its process on some damaged files that the header readers accept: outside a test, call it in a
+    forked child (``dicom/imageresample.py`` does, :mod:`.childprocess`)."""
     import SimpleITK as sitk
 
+    problem = _pixelProblem(series.files[0])
+    if problem:
+        raise SeriesReadError(problem)
     reader = sitk.ImageSeriesReader()
     reader.SetImageIO("GDCMImageIO")
     reader.SetFileNames(list(series.files))
@@ -185,3 +176,21 @@ def readPlainSeries(series: PlainSeries) -> Any:
 def _firstLine(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1][:200] if lines else type(error).__name__
+
+
+def _pixelProblem(firstFile: str) -> str:
+    """Why the first file's pixels are not grey levels of one sample (the plugin's grayscale test: else a vector
+    volume), which both readers' pixel type comes from, or ``""``. GDCM reads the header: see readPlainSeries."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(firstFile)
+    reader.SetImageIO("GDCMImageIO")
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return f"{firstFile}: GDCM cannot read its header"
+    photometric = reader.GetMetaData("0028|0004") if reader.HasMetaDataKey("0028|0004") else ""
+    if "MONOCHROME" not in photometric or reader.GetNumberOfComponents() != 1:
+        return f"not grey levels (PhotometricInterpretation {photometric.strip() or 'missing'}): a vector volume"
+    return ""
