@@ -379,3 +379,25 @@ def test_a_series_gdcm_cannot_read_goes_to_slicers_reader(tmp_path: Any, dicomRo
     assert main(["--debug", "resample", dicom, "--reference", reference, "--output", output]) == 0
     scene, _ = _inScene(dicom, reference, "linear", False)
     assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(output)), scene)
+
+
+def test_a_plain_series_written_with_a_data_file_and_a_new_folder(tmp_path: Any, dicomRoot: str, capsys: Any) -> None:
+    """The child writes the output and its data file privately; they are published as every output is, the
+    folder --mkdir creates announced, and a refused (empty) result creates no folder."""
+    dicom = case("dicom2nifti/hitachi_oblique/001")
+    reference = _referenceAround(dicom, str(tmp_path / "reference.nrrd"))
+    target = tmp_path / "new" / "out.mhd"
+    assert main(["resample", dicom, "--reference", reference, "--output", str(target), "--mkdir"]) == 0
+    assert f"Created the folder {tmp_path / 'new'}" in capsys.readouterr().out
+    assert sorted(os.listdir(target.parent)) == ["out.mhd", "out.raw"]
+    single = _resample(tmp_path, "out.nrrd", dicom, "--reference", reference)
+    assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(target))), sitk.GetArrayFromImage(single))
+    far = sitk.Image(8, 8, 8, sitk.sitkInt16)
+    far.SetOrigin((5000.0, 5000.0, 5000.0))
+    sitk.WriteImage(far, str(tmp_path / "far.nrrd"))
+    refused = tmp_path / "other" / "out.nrrd"
+    assert (
+        main(["resample", dicom, "--reference", str(tmp_path / "far.nrrd"), "--output", str(refused), "--mkdir"]) == 1
+    )
+    assert not refused.parent.exists()
+    assert sorted(os.listdir(tmp_path)) == ["far.nrrd", "new", "out.nrrd", "reference.nrrd"]  # no scratch left

@@ -110,13 +110,11 @@ def resampleFile(
     import SimpleITK as sitk
 
     grid = slicerGrid(referencePath)  # the grid only: REF's voxels are never read
-    if series is None:
-        image = _readVolume(inputPath)
-        resampled = _resample(image, grid, interpolation)
-        inputHasData: Callable[[], bool] = functools.partial(_hasData, image)  # asked if the result is empty
-    else:
-        resampled, inputHasData = _resampleSeries(series, grid, interpolation)
-    _refuseEmpty(resampled, inputHasData, inputPath, referencePath, outputPath)
+    if series is not None:
+        return _resampleSeries(series, grid, interpolation, inputPath, referencePath, outputPath, compress, mkdir)
+    image = _readVolume(inputPath)
+    resampled = _resample(image, grid, interpolation)
+    _refuseEmpty(_hasData(resampled), functools.partial(_hasData, image), inputPath, referencePath, outputPath)
     with outputs.newFiles(outputPath, mkdir=mkdir) as written:
         sitk.WriteImage(resampled, written.staged, compress)
     return written.createdFolder
@@ -139,74 +137,94 @@ def _resample(image: Any, grid: Grid, interpolation: str) -> Any:
 _STATUS_NOT_READ = 3  # the child's status when readPlainSeries refused the series (SeriesReadError)
 
 
-def _resampleSeries(series: PlainSeries, grid: Grid, interpolation: str) -> Tuple[Any, Callable[[], bool]]:
-    """The plain series resampled onto ``grid``, and whether the series holds a nonzero finite voxel.
+def _resampleSeries(
+    series: PlainSeries,
+    grid: Grid,
+    interpolation: str,
+    inputPath: str,
+    referencePath: str,
+    outputPath: str,
+    compress: bool,
+    mkdir: bool,
+) -> Optional[str]:
+    """:func:`resampleFile` of a plain series: GDCM reads, and the result is written, in a forked child.
 
-    GDCM reads in a forked child (:func:`.childprocess.runInChild`): it kills its process on some damaged files
-    the header readers accept, and then only the child dies. The resampled voxels come back in a ``.npy`` file.
+    GDCM kills its process on some damaged files the header readers accept (:mod:`.childprocess`): then only
+    the child dies. The child writes the output into a private folder (beside the output when its folder
+    exists); once it is known not to be empty it is published as every output is (:func:`.outputs.newFiles`).
+    Handing the voxels back to this process instead cost more than the read (fresh pages after a fork).
     SeriesReadError when the read cannot give Slicer's volume (GDCM failed or crashed, not grey levels): the
     caller hands the series to Slicer's path, which answers for it (its reader tries DCMTK too).
     """
-    import SimpleITK as sitk
-
-    folder = tempfile.mkdtemp(prefix="affine-inspector-resample-")
+    folder = os.path.dirname(os.path.abspath(outputPath))
+    scratch = tempfile.mkdtemp(prefix=".affine-inspector-", dir=folder if os.path.isdir(folder) else None)
     try:
-        voxels, report, errors = (os.path.join(folder, name) for name in ("voxels.npy", "report.json", "stderr"))
-        status = runInChild(lambda: _resampleSeriesHere(series, grid, interpolation, voxels, report), errors)
-        if status == _STATUS_NOT_READ or status < 0:
-            raise SeriesReadError(_notRead(status, report, series))
-        if status != 0:
-            raise RuntimeError(f"the direct read of {series.files[0]} and the rest failed{_lastLine(errors)}")
-        with open(report) as stream:
-            inputHasData = bool(json.load(stream)["inputHasData"])
-        resampled = sitk.GetImageFromArray(np.load(voxels))
+        written, report, errors = (os.path.join(scratch, name) for name in ("written", "report.json", "stderr"))
+        os.mkdir(written)
+        target = os.path.join(written, os.path.basename(outputPath))
+        status = runInChild(lambda: _resampleSeriesHere(series, grid, interpolation, target, compress, report), errors)
+        facts = _childFacts(status, report, errors, series)
+        if facts.get("writeError"):
+            raise outputs.OutputError(f"{outputPath}: could not be written ({facts['writeError']}); nothing written")
+        _refuseEmpty(facts["hasData"], lambda: bool(facts["inputHasData"]), inputPath, referencePath, outputPath)
+        with outputs.newFiles(outputPath, mkdir=mkdir) as published:
+            for name in sorted(os.listdir(written)):  # the output and its data file (.mhd + .raw)
+                shutil.copyfile(os.path.join(written, name), os.path.join(os.path.dirname(published.staged), name))
+        return published.createdFolder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    size, origin, spacing, direction = grid
-    resampled.SetOrigin(origin)
-    resampled.SetSpacing(spacing)
-    resampled.SetDirection(direction)
-    return resampled, lambda: inputHasData
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _resampleSeriesHere(series: PlainSeries, grid: Grid, interpolation: str, voxels: str, report: str) -> int:
-    """The child's work: read, resample, save the voxels (``voxels``, .npy) and the facts (``report``, JSON)."""
+def _resampleSeriesHere(
+    series: PlainSeries, grid: Grid, interpolation: str, target: str, compress: bool, report: str
+) -> int:
+    """The child's work: read, resample, write ``target`` unless every voxel is 0; the facts in ``report``."""
     import SimpleITK as sitk
 
+    facts: Dict[str, Any] = {}
+    status = 0
     try:
         image = readPlainSeries(series)
     except SeriesReadError as error:
-        facts: Dict[str, Any] = {"error": str(error)}
+        facts["error"] = str(error)
         status = _STATUS_NOT_READ
     else:
         resampled = _resample(image, grid, interpolation)
-        np.save(voxels, sitk.GetArrayViewFromImage(resampled))
-        facts = {"inputHasData": _hasData(resampled) or _hasData(image)}
-        status = 0
+        facts["hasData"] = _hasData(resampled)
+        facts["inputHasData"] = facts["hasData"] or _hasData(image)
+        if facts["hasData"]:
+            try:
+                sitk.WriteImage(resampled, target, compress)
+            except RuntimeError as error:  # a full disk
+                facts["writeError"] = _lastLine(str(error))
     with open(report, "w") as stream:
         json.dump(facts, stream)
     return status
 
 
-def _notRead(status: int, report: str, series: PlainSeries) -> str:
-    """Why the child did not read the series, in plain words."""
+def _childFacts(status: int, report: str, errors: str, series: PlainSeries) -> Dict[str, Any]:
+    """What the child found (its report); SeriesReadError when it did not read the series, RuntimeError when it
+    failed otherwise (a bug: its exception is on its stderr)."""
+    files = f"{len(series.files)} files, first {series.files[0]}"
+    if status == -int(signal.SIGKILL):
+        raise SeriesReadError(f"GDCM did not finish reading {files} in {CHILD_SECONDS:g} s (stopped)")
     if status < 0:
-        files = f"{len(series.files)} files, first {series.files[0]}"
-        if status == -int(signal.SIGKILL):
-            return f"GDCM did not finish reading {files} in {CHILD_SECONDS:g} s (stopped)"
-        return f"GDCM crashed ({signalName(status)}) reading {files}"
-    with open(report) as stream:
-        return str(json.load(stream)["error"])
-
-
-def _lastLine(errors: str) -> str:
-    """The child's last line on stderr (the exception), or ``""``."""
-    try:
+        raise SeriesReadError(f"GDCM crashed ({signalName(status)}) reading {files}")
+    if status not in (0, _STATUS_NOT_READ):
         with open(errors, "rb") as stream:
-            lines = [line.strip() for line in stream.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    except OSError:
-        return ""
-    return f" ({lines[-1][:200]})" if lines else ""
+            said = _lastLine(stream.read().decode("utf-8", "replace"))
+        raise RuntimeError(f"the direct read of {files} failed (exit status {status}{': ' + said if said else ''})")
+    with open(report) as stream:
+        facts: Dict[str, Any] = json.load(stream)
+    if status == _STATUS_NOT_READ:
+        raise SeriesReadError(str(facts["error"]))
+    return facts
+
+
+def _lastLine(text: str) -> str:
+    """The last non-empty line of ``text``, shortened (an exception's message, a child's last words)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def slicerGrid(path: str) -> Grid:
@@ -243,12 +261,12 @@ def _readVolume(path: str) -> Any:
 
 
 def _refuseEmpty(
-    resampled: Any, inputHasData: Callable[[], bool], inputPath: str, referencePath: str, outputPath: str
+    hasData: bool, inputHasData: Callable[[], bool], inputPath: str, referencePath: str, outputPath: str
 ) -> None:
-    """GeometryError when every voxel of the result is 0 or NaN, saying why: an input with no nonzero finite
-    voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing written).
-    The words are those of the scene path (``cli/resamplecmd.py``), whichever path an input takes."""
-    if _hasData(resampled):
+    """GeometryError when every voxel of the result is 0 or NaN (not ``hasData``), saying why: an input with no
+    nonzero finite voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing
+    written). The words are those of the scene path (``cli/resamplecmd.py``), whichever path an input takes."""
+    if hasData:
         return
     if not inputHasData():
         raise GeometryError(
