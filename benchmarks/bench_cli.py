@@ -13,6 +13,7 @@ os.wait4) and wall seconds; the medians; and the speed-up = peer's median CPU / 
                                           compared: nearest equal, linear within 1 grey level)
   resample, a DICOM series                vs the same script reading the series with GDCM
 
+``python bench_cli.py resample`` runs only the resample rows (groups: inspect, frames, resample).
 Inputs are generated once into AFFINE_INSPECTOR_BENCH_CACHE (default ~/.cache/affine-inspector-bench). The
 machine is shared: quote medians, and read the ratio, not the seconds.
 """
@@ -226,7 +227,7 @@ def resampleRows(scratch: str) -> None:
     cases = (
         ("linear", paths["input.nrrd"], [], "512x512x200 NRRD onto an oblique 300x300x180 NIfTI, linear"),
         ("nearest", paths["labels.nrrd"], ["--label"], "512x512x200 label NRRD onto the same, nearest"),
-        ("linear", paths["dicom"], [], "300-file 512x512 DICOM series onto the same, linear (Slicer's loading)"),
+        ("linear", paths["dicom"], [], "300-file 512x512 DICOM series onto the same, linear (a plain series)"),
     )
     ourOutput, peerOutput = os.path.join(scratch, "ours.nrrd"), os.path.join(scratch, "peer.nrrd")
 
@@ -263,13 +264,25 @@ def printTable() -> None:
         print(f"| {row['case']} | {row['ours']} | {row['peer']} | {row['speed-up']} | {row['target']} |")
 
 
-def main() -> int:
+GROUPS = ("inspect", "frames", "resample")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``bench_cli.py [GROUP...]``: only those groups of rows (inspect, frames, resample); all by default."""
+    chosen = list(sys.argv[1:] if argv is None else argv) or list(GROUPS)
+    unknown = [name for name in chosen if name not in GROUPS]
+    if unknown:
+        print(f"unknown group(s) {', '.join(unknown)}: choose among {', '.join(GROUPS)}", file=sys.stderr)
+        return 2
     print(f"{ROUNDS} interleaved rounds per row, medians; CPU = user + system of each whole process\n")
     scratch = tempfile.mkdtemp(prefix="affine-inspector-bench-")
     try:
-        inspectRows(scratch)
-        framesRows()
-        resampleRows(scratch)
+        if "inspect" in chosen:
+            inspectRows(scratch)
+        if "frames" in chosen:
+            framesRows()
+        if "resample" in chosen:
+            resampleRows(scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     printTable()
