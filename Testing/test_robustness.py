@@ -424,6 +424,30 @@ def test_native_reader_crash_is_reported_on_its_series(tmp_path, build, capsys):
     assert check()
 
 
+def test_gdcm_crashing_on_a_plain_series_is_answered_by_slicers_path(tmp_path, capsys):
+    """The direct read of a plain series (resample onto a volume file) is GDCM too, in a child process: its
+    stack overflow on a private sequence nested 10,000 deep (defined lengths: the header readers skip it, so the
+    series is plain) ends that child, not the command, and Slicer's path answers, as for compare."""
+    import SimpleITK as sitk
+
+    from AffineInspectorLib.cli.main import main
+    from AffineInspectorLib.dicom.plainseries import plainSeries
+
+    folder = seriesWithDeepDefinedSequence(tmp_path / "case")
+    assert plainSeries(folder)[0] is not None
+    reference = sitk.Image(8, 8, 8, sitk.sitkInt16)
+    reference.SetOrigin([float(value) for value in inspectPaths([folder]).series[0].IJKToLPS[:3, 3]])  # on it
+    referencePath = str(tmp_path / "reference.nrrd")
+    sitk.WriteImage(reference, referencePath)
+    check = unchanged(folder)
+    output = tmp_path / "out.nrrd"
+    assert main(["--debug", "resample", folder, "--reference", referencePath, "--output", str(output)]) == 1
+    said = capsys.readouterr().err
+    assert "resample takes Slicer's scene path: GDCM crashed (SIG" in said
+    assert "Slicer's DICOM reader (vtkITK with GDCM/DCMTK) crashed (SIG" in said.splitlines()[-1]
+    assert not output.exists() and check()
+
+
 # --------------------------------------------------------------------------- the command line's contract
 
 CLI = os.path.join(os.path.dirname(sys.executable), "affine-inspector")

@@ -227,7 +227,7 @@ def resampleRows(scratch: str) -> None:
     cases = (
         ("linear", paths["input.nrrd"], [], "512x512x200 NRRD onto an oblique 300x300x180 NIfTI, linear"),
         ("nearest", paths["labels.nrrd"], ["--label"], "512x512x200 label NRRD onto the same, nearest"),
-        ("linear", paths["dicom"], [], "300-file 512x512 DICOM series onto the same, linear (Slicer's loading)"),
+        ("linear", paths["dicom"], [], "300-file 512x512 DICOM series onto the same, linear (a plain series)"),
     )
     ourOutput, peerOutput = os.path.join(scratch, "ours.nrrd"), os.path.join(scratch, "peer.nrrd")
 

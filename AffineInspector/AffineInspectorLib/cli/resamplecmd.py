@@ -35,20 +35,11 @@ def run(arguments: argparse.Namespace) -> int:
     output = arguments.output
     _refuseOutput(output, (arguments.input, arguments.reference), mkdir=arguments.mkdir)
     interpolation = arguments.interpolation or ("nearest" if arguments.label else "linear")
-    # Two volume files: SimpleITK, no scene (dicom/imageresample.py says what differs). A DICOM series: Slicer's
-    # loading (acquisition transform included) and resampling through every transform, in a scene.
-    from ..dicom.imageresample import directProblem, resampleFile
-
-    if directProblem(arguments.input, arguments.reference, interpolation) is None:
-        created = resampleFile(
-            arguments.input,
-            arguments.reference,
-            output,
-            interpolation=interpolation,
-            compress=arguments.compress,
-            mkdir=arguments.mkdir,
-        )
-    else:
+    try:
+        created = _resampleDirectly(arguments, interpolation)
+    except _SceneNeeded as reason:
+        if common.debugRequested():
+            common.note(f"resample takes Slicer's scene path: {reason}")
         created = _resampleInScene(arguments, interpolation)
     if created:
         common.write(f"Created the folder {created} (--mkdir).\n")
@@ -57,6 +48,34 @@ def run(arguments: argparse.Namespace) -> int:
         f"({interpolation} interpolation).\n"
     )
     return 0
+
+
+class _SceneNeeded(Exception):
+    """The inputs need Slicer's loading (acquisition transform included) and resampling in a scene; why."""
+
+
+def _resampleDirectly(arguments: argparse.Namespace, interpolation: str) -> Optional[str]:
+    """Resample with SimpleITK, no scene (dicom/imageresample.py: two volume files, or a plain DICOM series onto
+    a volume file; it says what differs); returns the folder ``--mkdir`` created, if any. _SceneNeeded when
+    these inputs need Slicer's path."""
+    from ..dicom.imageresample import directInput, resampleFile
+    from ..dicom.plainseries import SeriesReadError
+
+    direct, reason = directInput(arguments.input, arguments.reference, interpolation)
+    if direct is None:
+        raise _SceneNeeded(reason)
+    try:
+        return resampleFile(
+            direct.path,
+            arguments.reference,
+            arguments.output,
+            interpolation=interpolation,
+            compress=arguments.compress,
+            mkdir=arguments.mkdir,
+            series=direct.series,
+        )
+    except SeriesReadError as error:  # Slicer's reader would try DCMTK after GDCM: its answer is the answer
+        raise _SceneNeeded(str(error)) from error
 
 
 def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> Optional[str]:

@@ -23,18 +23,17 @@ import shutil
 import signal
 import sys
 import tempfile
-import time
-import traceback
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import slicer
 from vtkmodules.util import numpy_support
 
+from ..dicom.childprocess import CHILD_SECONDS, runInChild, signalName
 from ..geometry.errors import GeometryError
 from . import vtkclasses as vtk
 
-LOAD_SECONDS = 600.0
+LOAD_SECONDS = CHILD_SECONDS
 """Longest time one series may take in the child before it is stopped (a native hang, not a slow disk)."""
 
 _settings: Dict[str, bool] = {"debug": False}
@@ -88,12 +87,12 @@ def readSeries(files: Sequence[str], grayscale: bool) -> Optional[Tuple[Any, Any
     Spacing 1 and origin 0: Slicer keeps geometry in the node, not in the image data.
     """
     if not hasattr(os, "fork"):
-        return readInThisProcess(files, grayscale)
+        return readInThisProcess(files, grayscale)  # runInChild would too, without the .npz round trip
     folder = tempfile.mkdtemp(prefix="affine-inspector-read-")
     try:
         result = os.path.join(folder, "image.npz")
         errors = os.path.join(folder, "stderr.txt")
-        status = _runInChild(lambda: _childRead(files, grayscale, result), errors)
+        status = runInChild(lambda: _childRead(files, grayscale, result), errors, seconds=LOAD_SECONDS)
         with open(errors, "rb") as stream:
             messages = stream.read().decode("utf-8", "replace")
         if _settings["debug"] and messages:
@@ -151,50 +150,6 @@ def _readWith(files: Sequence[str], grayscale: bool, approach: str) -> Any:
 # --------------------------------------------------------------------------- the child process
 
 
-def _runInChild(work: Any, errors: str) -> int:
-    """Fork; the child runs ``work() -> status`` with stdout on /dev/null and stderr in ``errors``.
-
-    Returns the child's exit status, or ``-signal`` when a signal ended it (stopped after LOAD_SECONDS).
-    """
-    for stream in (sys.stdout, sys.stderr):  # nothing buffered may be written twice (by the child too)
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            pass
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 1
-        try:
-            _redirect(1, os.devnull)
-            _redirect(2, errors)
-            status = work()
-        except BaseException:  # noqa: BLE001  reported through the exit status and its stderr
-            try:
-                traceback.print_exc()
-                sys.stderr.flush()
-            finally:
-                status = 4
-        finally:
-            os._exit(status)
-    deadline = time.monotonic() + LOAD_SECONDS
-    while True:
-        finished, waitStatus = os.waitpid(pid, os.WNOHANG)
-        if finished:
-            return -os.WTERMSIG(waitStatus) if os.WIFSIGNALED(waitStatus) else os.WEXITSTATUS(waitStatus)
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return -int(signal.SIGKILL)
-        time.sleep(0.005)
-
-
-def _redirect(descriptor: int, path: str) -> None:
-    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(target, descriptor)
-    os.close(target)
-
-
 def _childRead(files: Sequence[str], grayscale: bool, result: str) -> int:
     read = readInThisProcess(files, grayscale)
     if read is None:
@@ -228,13 +183,9 @@ def _fromFile(path: str) -> Tuple[Any, Any]:
 
 def _describeDeath(status: int) -> str:
     if status < 0:
-        try:
-            name = signal.Signals(-status).name
-        except ValueError:
-            name = f"signal {-status}"
         if -status == signal.SIGKILL:
             return f"Slicer's DICOM reader (vtkITK) did not finish in {LOAD_SECONDS:g} s (stopped)"
-        return f"Slicer's DICOM reader (vtkITK with GDCM/DCMTK) crashed ({name})"
+        return f"Slicer's DICOM reader (vtkITK with GDCM/DCMTK) crashed ({signalName(status)})"
     return f"Slicer's DICOM reader (vtkITK) failed (exit status {status})"
 
 
