@@ -20,7 +20,7 @@ import scipy.io
 import SimpleITK as sitk
 from fsl.data.image import Image as FSLImage
 from fsl.transform import flirt as fslFlirt
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from nibabel import orientations
 from nibabel.affines import from_matvec
@@ -287,6 +287,7 @@ def test_every_pair_round_trips(tmp_path, kind):
 
 
 @settings(max_examples=60, deadline=None)
+@example(seed=226, shape=(1, 1, 1), leftHanded=True, shear=0.00390625)  # 1 - |q|^2 = 4.8e-8: read as a = 0
 @given(
     seed=st.integers(0, 2**32 - 1),
     shape=st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)),
@@ -310,7 +311,13 @@ def test_property_every_pair_round_trips_on_random_headers(seed, shape, leftHand
         assert np.abs(conventions.mapPoint(back, conventions.mapPoint(there, point)) - point).max() <= 1e-9
     quaternion, offset, sizes, qfac = conventions.matrixToQuaternion(affines.lpsToRAS(IJKToLPS))
     again = conventions.matrixToQuaternion(conventions.quaternionToMatrix(quaternion, offset, sizes, qfac))
-    assert np.allclose(again[0], quaternion, atol=1e-9) and again[3] == qfac
+    assert again[3] == qfac
+    expected = np.asarray(quaternion)
+    if 1 - expected @ expected < 1e-7:
+        # nifti1_io reads a = 0 here (b, c, d renormalised): a half-turn, whose quaternion has either sign.
+        expected = expected / np.linalg.norm(expected)
+        expected = expected if np.allclose(again[0], expected, atol=1e-9) else -expected
+    assert np.allclose(again[0], expected, atol=1e-9)
 
 
 def test_to_on_one_grid_with_another_index_order_is_the_exact_permutation(tmp_path):
