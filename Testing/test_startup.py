@@ -5,6 +5,7 @@ Each check runs the command in a fresh interpreter, then lists the modules it le
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -129,3 +130,26 @@ def test_top_level_help_lists_every_command() -> None:
     assert completed.returncode == 0, completed.stderr
     for name in COMMANDS:
         assert f"    {name} " in completed.stdout, name
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("3", "3")])
+def test_the_executable_runs_openblas_on_one_thread_unless_told(series: str, given: str, expected: str) -> None:
+    """OpenBLAS's idle worker threads cost about 0.1 s of CPU per process; the command line never needs them.
+    numpy must not be imported before the entry point sets this, or the setting comes too late."""
+    code = (
+        "import sys, os\n"
+        "from AffineInspectorLib.cli import entry\n"
+        "before = 'numpy' in sys.modules\n"
+        f"status = entry.main(['inspect', {series!r}])\n"
+        "import numpy\n"
+        "sys.stderr.write(repr((status, before, os.environ.get('OPENBLAS_NUM_THREADS'), "
+        "numpy.__config__.CONFIG['Build Dependencies']['blas']['name'])))\n"
+    )
+    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
+    environment.pop("OPENBLAS_NUM_THREADS", None)
+    if given is not None:
+        environment["OPENBLAS_NUM_THREADS"] = given
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    status, numpyBefore, setting, blas = ast.literal_eval(completed.stderr.strip().splitlines()[-1])
+    assert (status, numpyBefore, setting) == (0, False, expected)
+    assert "openblas" in blas  # the library the setting is for
