@@ -37,6 +37,7 @@ def test_inspect_text_and_fail_on(dicomRoot, capsys):
     assert main(["inspect", "--fail-on", "error", case("dicom2nifti/failing/sliceincrement/001")]) == 3
     text = capsys.readouterr().out
     assert "IJKToLPS" in text and "missingSlice" in text and "IM-0001-0010-0001.dcm" in text
+    assert "  Findings (1 error):" in text.splitlines()
     assert main(["inspect", "--fail-on", "error", case("dicom2nifti/hitachi_oblique/001")]) == 0
 
 
@@ -50,6 +51,13 @@ def test_no_dicom_is_a_message(tmp_path, capsys):
 def test_usage_errors_exit_2(arguments, capsys):
     assert main(arguments) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_the_sample_counts_its_findings_in_words(tmp_path, capsys):
+    assert main(["sample", str(tmp_path / "sample")]) == 0
+    assert main(["inspect", str(tmp_path / "sample")]) == 0
+    counts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  Findings (")]
+    assert counts == ["  Findings (1 error, 15 warnings):"]
 
 
 def test_sample_refuses_non_empty_folder(tmp_path, capsys):

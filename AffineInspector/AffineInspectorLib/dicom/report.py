@@ -116,11 +116,16 @@ def sliceTable(series: SeriesGeometry) -> str:
     return "  Slices (sorted as Slicer sorts them):\n" + "\n".join(rendered)
 
 
+def _counted(count: int, severity: str) -> str:
+    """``1 error``, ``15 warnings``, ``2 info``."""
+    return f"{count} {severity}" if count == 1 or severity == "info" else f"{count} {severity}s"
+
+
 def findingsText(findings: Sequence[Finding]) -> str:
     if not findings:
         return "  Findings: none."
     counts = ", ".join(
-        f"{sum(1 for f in findings if f.severity == severity)} {severity}"
+        _counted(sum(1 for f in findings if f.severity == severity), severity)
         for severity in SEVERITIES
         if any(f.severity == severity for f in findings)
     )
