@@ -15,6 +15,7 @@ $(BIN)/affine-inspector: pyproject.toml
 
 demo: $(BIN)/affine-inspector
 	rm -rf $(SAMPLE)
+	mkdir -p $(dir $(SAMPLE))
 	$(BIN)/affine-inspector sample $(SAMPLE)
 	$(BIN)/affine-inspector inspect $(SAMPLE)
 

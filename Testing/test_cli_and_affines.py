@@ -177,3 +177,12 @@ def test_flip_of_points_and_matrices_agree():
     np.testing.assert_allclose(affines.lpsToRAS(matrix) @ [3, 4, 5, 1], np.append(affines.lpsToRAS(point[:3]), 1))
     with pytest.raises(ValueError, match='"values"'):
         affines.lpsToRAS(np.zeros((2, 2)))
+
+
+def test_sample_needs_mkdir_for_a_missing_parent_and_says_what_it_created(tmp_path, capsys):
+    target = tmp_path / "new" / "deeper" / "sample"
+    assert main(["sample", str(target)]) == 1
+    assert "add --mkdir" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    assert main(["sample", "--mkdir", str(target)]) == 0
+    assert f"created the folder {tmp_path / 'new'}" in capsys.readouterr().err
+    assert len(os.listdir(target)) > 10

@@ -19,14 +19,29 @@ def addParser(
     parser = commands.add_parser(
         NAME, parents=parents, help="write the built-in sample series (tilted CT, one slice missing)"
     )
-    parser.add_argument("folder", help="folder to write into (must be empty or not exist)")
+    parser.add_argument("folder", help="folder to write into (must be empty or not exist; its parent must exist)")
+    common.addMkdirOption(parser)
     parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
     folder = arguments.folder
-    if os.path.exists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
+    if os.path.lexists(folder) and (not os.path.isdir(folder) or os.listdir(folder)):
         raise GeometryError(f"{folder} exists and is not an empty folder; nothing written")
+    parent = os.path.dirname(os.path.abspath(folder))
+    created = None
+    if not os.path.isdir(parent):
+        if not arguments.mkdir:
+            raise GeometryError(f"{folder}: no such folder {parent} (add --mkdir to create it); nothing written")
+        created = _topMissing(parent)
     paths = writeSeries(builtInSampleSpec(), folder)
+    common.announceFolder(created, "the sample")
     common.write(f"Wrote {len(paths)} files of the built-in sample to {folder}\n")
     return 0
+
+
+def _topMissing(folder: str) -> str:
+    """The top-most folder of ``folder``'s missing ancestors (``folder`` itself included): what gets created."""
+    while not os.path.lexists(os.path.dirname(folder)):
+        folder = os.path.dirname(folder)
+    return folder
