@@ -671,3 +671,21 @@ def test_the_one_line_stays_one_line_whatever_a_file_name_or_value_holds(capsys,
     assert main(["inspect", GE]) == 1
     stderr = capsys.readouterr().err
     assert stderr.count("\n") == 1 and "series 'a b c [31m'" in stderr and len(stderr) < 2100
+
+
+@pytest.mark.parametrize("tag", [0x00280010, 0x00280011, 0x00280100])
+def test_an_odd_length_size_value_in_an_enhanced_file_is_a_damaged_header_for_both_readers(tmp_path, tag):
+    """Fuzz (seed 2149219302, case 127): Rows of 3 bytes in an enhanced file; the fast reader's pydicom-header
+    variant met pydicom's BytesLengthException while the pydicom path reported a damaged header."""
+    folder = copySeries(ENHANCED, tmp_path / "enhanced")
+    [damaged] = files(folder)
+
+    def oddValue(raw):
+        [element] = [element for element in raw.elements if element.tag == tag]
+        value = raw.data[element.valueStart : element.end] + b"7"
+        return rawdicom.setValue(raw, tag, value, vr=element.vr, pad=False)
+
+    rewrite(damaged, oddValue)
+    document = bothReaders([folder])
+    [finding] = unreadable(document, damaged)
+    assert finding["kind"] == "unreadableFile" and "damaged DICOM header" in finding["message"]

@@ -298,15 +298,18 @@ def _read(stream: Any, fileSize: int) -> Optional[FastFrames]:
     except Exception:  # noqa: BLE001  whatever pydicom cannot read, its own path (the caller's) reports
         return None
     start = stream.tell()
-    explicit = _explicitLittleEndian(dataset)
-    if explicit is None or "Rows" not in dataset or "Columns" not in dataset:
+    try:
+        explicit = _explicitLittleEndian(dataset)
+        if explicit is None or "Rows" not in dataset or "Columns" not in dataset:
+            return None
+        frames = max(1, optionalInt(dataset.get("NumberOfFrames")) or 1)
+        sizes = tuple(
+            optionalInt(dataset.get(keyword)) for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated")
+        )
+    except Exception:  # noqa: BLE001  a value pydicom cannot decode (e.g. Rows of 3 bytes): its own path reports it
         return None
-    frames = max(1, optionalInt(dataset.get("NumberOfFrames")) or 1)
     walker = _Walker(stream, start, fileSize, explicit)
     _, perFrame, pixelDataStart, pixelDataLength = walker.groupsAndPixelData(frames, sharedFirst=False)
-    sizes = tuple(
-        optionalInt(dataset.get(keyword)) for keyword in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated")
-    )
     if not _pixelDataFits(start + pixelDataStart, pixelDataLength, fileSize, sizes, frames):
         return None
     return FastFrames(perFrame, dataset=dataset)
