@@ -255,7 +255,6 @@ def test_resume_refuses_other_label_images(labelled, labelledRun, tmp_path, caps
 @pytest.mark.parametrize(
     "arguments, message",
     [
-        (["--labels-table", "labels.csv"], "--labels-table needs --labels DIR"),
         (["--labels", "missing"], "--labels missing: no such folder"),
         (["--labels", "empty"], "no label image (.seg.nrrd, .nii.gz"),
         (["--labels", "bad", "--labels-table", "bad/labels.csv"], 'needs the columns "label" and "seriesInstanceUID"'),
@@ -273,6 +272,14 @@ def test_label_options_are_checked_before_anything_is_written(
     assert main(["audit", labelled.archive.root, "--out", str(out), "--workers", "1"] + arguments) == 1
     assert message in capsys.readouterr().err
     assert not out.exists() or os.listdir(out) == []
+
+
+def test_a_labels_table_without_labels_is_a_usage_error_before_any_folder_is_made(labelled, tmp_path, capsys):
+    """Review: with --mkdir, the missing parents of --out were created before this check (and announced)."""
+    out = tmp_path / "new" / "deeper" / "out"
+    arguments = ["audit", labelled.archive.root, "--out", str(out), "--mkdir", "--labels-table", "labels.csv"]
+    assert main(arguments) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "new").exists()
 
 
 # --------------------------------------------------------------------------- the report

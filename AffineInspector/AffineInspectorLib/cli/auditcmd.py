@@ -16,10 +16,11 @@ import sys
 from typing import Any, Callable, Iterator, List
 
 from ..dicom import audit, auditstore
+from ..dicom.outputs import makeFolder
 from ..geometry.errors import GeometryError
 from ..geometry.findings import Finding
 from . import common
-from .exitcodes import ExitCode
+from .exitcodes import ExitCode, UsageError
 
 NAME = "audit"
 
@@ -85,14 +86,13 @@ def _cores() -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
+    if arguments.labels_table and not arguments.labels:
+        raise UsageError("--labels-table needs --labels DIR (the folder of the label images it lists)")
     out = arguments.out
     auditstore.checkOutputFolder(out, resume=arguments.resume, mkdir=arguments.mkdir)  # before starting workers
     parent = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(parent):  # --mkdir: say so (the audit creates out itself, as documented)
-        os.makedirs(parent)
-        common.announceFolder(parent, "--out")
-    if arguments.labels_table and not arguments.labels:
-        raise GeometryError("--labels-table needs --labels DIR (the folder of the label images it lists)")
+        common.announceFolder(makeFolder(parent, out), "--out")
     progress = _TerminalProgress() if sys.stderr.isatty() else None
     executorContext = (
         daskExecutor(arguments.scheduler) if arguments.scheduler else _localExecutor(arguments.workers or _cores())
