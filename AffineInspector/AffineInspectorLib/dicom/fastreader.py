@@ -6,7 +6,7 @@ This module handles the common case (128-byte preamble, ``DICM``, explicit
 or implicit VR little endian, single frame, clean values) with one ``open``,
 one bounded read, a walk over the element headers (values are skipped by
 length) to the PixelData element (whose end must lie within the file), and a
-direct decoding of the 25 values it needs, following pydicom's rules for each
+direct decoding of the 27 values it needs, following pydicom's rules for each
 VR (see ``_DECODERS_BY_TAG``). About 60 us per file instead of 1 ms.
 
 It returns ``None`` whenever the file is not that common case, and the

@@ -58,6 +58,8 @@ MGH_EXTENSIONS = (".mgh", ".mgz")
 NRRD_EXTENSIONS = (".nrrd", ".nhdr")
 METAIMAGE_EXTENSIONS = (".mha", ".mhd")
 READ_EXTENSIONS = NIFTI_EXTENSIONS + MGH_EXTENSIONS + NRRD_EXTENSIONS + METAIMAGE_EXTENSIONS
+VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
+"""What Slicer's volumes logic reads and writes for ``resample``, ``compare`` and ``gui`` (either path)."""
 """The files both commands read; ``affine`` also reads any other file SimpleITK reads."""
 
 _Refuse = Callable[[str], None]

@@ -12,7 +12,7 @@ no slicer-core (0.7 s of CPU to import), no scene, no display nodes, REF's voxel
 holds the grid; a left-handed one reversed along k, as Slicer loads it: :func:`slicerGrid`), and the output
 written uncompressed unless asked for. Two differences in the engines, measured by
 ``Testing/test_resample_direct.py``: for linear interpolation into an integer type ITK truncates where VTK
-rounds (at most 1 grey level), and for nearest neighbour a voxel whose input index lies within about 1e-5 of
+rounds (at most 1 grey level), and for nearest neighbour a voxel whose input index lies within 1e-4 of
 a half-way point (a tie) may take the other neighbour, as vtkImageReslice maps points in single precision.
 """
 
@@ -32,12 +32,10 @@ import numpy as np
 from ..geometry.errors import GeometryError
 from . import outputs
 from .childprocess import CHILD_SECONDS, runInChild, signalName
-from .imagefiles import truncationProblem
+from .imagefiles import VOLUME_EXTENSIONS, truncationProblem
 from .plainseries import PlainSeries, SeriesReadError, plainSeries, readPlainSeries
 
 DIRECT_INTERPOLATIONS = ("nearest", "linear")
-VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
-"""What Slicer's volumes logic reads (as ``cli/resamplecmd.py`` and ``mrml/host.py`` list them)."""
 
 
 @dataclasses.dataclass

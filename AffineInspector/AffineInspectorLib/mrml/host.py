@@ -37,7 +37,7 @@ import slicer
 from vtkmodules.util import numpy_support
 
 from ..dicom import outputs
-from ..dicom.imagefiles import truncationProblem
+from ..dicom.imagefiles import VOLUME_EXTENSIONS, truncationProblem
 from ..dicom.series import InspectionResult, SeriesGeometry
 from ..dicom.slicerloadables import TAGS, DICOMTagIndex, Loadable, loadablesToLoad
 from ..dicom.walk import findFiles
@@ -49,8 +49,6 @@ from . import nativeload
 from . import vtkclasses as vtk
 from .dicomcheck import NUMBER_OF_VOLUMES_ATTRIBUTE, REPEATED_BY_ATTRIBUTE, VOLUME_ATTRIBUTE
 from .nodes import ijkToRAS, pointsToWorld
-
-VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 
 
 class StandaloneHost:

@@ -14,10 +14,10 @@ import os
 import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+from ..dicom.imagefiles import VOLUME_EXTENSIONS
 from ..dicom.outputs import OutputError, newFiles
 from ..geometry.errors import GeometryError
 from ..geometry.progress import Cancelled
-from ..mrml.host import VOLUME_EXTENSIONS
 
 DEFAULT_SIZE = (1000, 1100)
 
