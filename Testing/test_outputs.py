@@ -143,8 +143,8 @@ def test_resample_writes_a_header_and_its_data_file_and_announces_a_created_fold
     target = tmp_path / "new" / "deeper" / "result.mhd"
     flags = ["--compress"] if compress else []
     assert main(["resample", volume, "--reference", volume, "--output", str(target), "--mkdir", *flags]) == 0
-    said = capsys.readouterr().out
-    assert f"Created the folder {tmp_path / 'new'}" in said
+    said = capsys.readouterr().err
+    assert f"created the folder {tmp_path / 'new'} for --output" in said
     assert sorted(os.listdir(target.parent)) == ["result.mhd", dataFile]
 
 

@@ -388,7 +388,7 @@ def test_a_plain_series_written_with_a_data_file_and_a_new_folder(tmp_path: Any,
     reference = _referenceAround(dicom, str(tmp_path / "reference.nrrd"))
     target = tmp_path / "new" / "out.mhd"
     assert main(["resample", dicom, "--reference", reference, "--output", str(target), "--mkdir"]) == 0
-    assert f"Created the folder {tmp_path / 'new'}" in capsys.readouterr().out
+    assert f"created the folder {tmp_path / 'new'} for --output" in capsys.readouterr().err
     assert sorted(os.listdir(target.parent)) == ["out.mhd", "out.raw"]
     single = _resample(tmp_path, "out.nrrd", dicom, "--reference", reference)
     assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(target))), sitk.GetArrayFromImage(single))

@@ -70,8 +70,7 @@ def run(arguments: argparse.Namespace) -> int:
             mkdir=arguments.mkdir,
             debug=common.debugRequested(),
         )
-    if shot.createdFolder:
-        common.write(f"Created the folder {shot.createdFolder} (--mkdir).\n")
+    common.announceFolder(shot.createdFolder, "--screenshot")
     for problem in shot.problems:  # loaded with problems: each named, on stderr, after the screenshot
         common.note(problem)
     common.write(f"Wrote {screenshot}\n")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any, List, Optional, Sequence
 
+from ..dicom.imagefiles import VOLUME_EXTENSIONS
 from ..dicom.outputs import refuseOutput
 from ..geometry.errors import GeometryError
 from . import common
 
 NAME = "resample"
-VOLUME_EXTENSIONS = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
-"""What Slicer's volumes logic reads and writes (the same list as :data:`..mrml.host.VOLUME_EXTENSIONS`)."""
 
 
 def addParser(
@@ -20,7 +19,7 @@ def addParser(
     parser = commands.add_parser(NAME, parents=parents, help="resample INPUT onto REF's grid and write OUT")
     parser.add_argument("input", metavar="INPUT", help="volume file or DICOM folder to resample (not modified)")
     parser.add_argument("--reference", required=True, metavar="REF", help="volume whose grid the output takes")
-    parser.add_argument("--output", required=True, metavar="OUT", help="new file: .nrrd, .nii, .nii.gz, .mha")
+    parser.add_argument("--output", required=True, metavar="OUT", help=f"new file: {', '.join(VOLUME_EXTENSIONS)}")
     parser.add_argument("--interpolation", choices=("nearest", "linear", "cubic"), help="default: by --label")
     parser.add_argument("--label", action="store_true", help="INPUT is a label map (nearest neighbour by default)")
     parser.add_argument(
@@ -41,8 +40,7 @@ def run(arguments: argparse.Namespace) -> int:
         if common.debugRequested():
             common.note(f"resample takes Slicer's scene path: {reason}")
         created = _resampleInScene(arguments, interpolation)
-    if created:
-        common.write(f"Created the folder {created} (--mkdir).\n")
+    common.announceFolder(created, "--output")
     common.write(
         f"Wrote {output}: {arguments.input} resampled onto the grid of {arguments.reference} "
         f"({interpolation} interpolation).\n"

@@ -6,6 +6,7 @@ import argparse
 import os
 from typing import List
 
+from ..dicom.outputs import makeFolder
 from ..dicom.synthetic import builtInSampleSpec, writeSeries
 from ..geometry.errors import GeometryError
 from . import common
@@ -33,15 +34,8 @@ def run(arguments: argparse.Namespace) -> int:
     if not os.path.isdir(parent):
         if not arguments.mkdir:
             raise GeometryError(f"{folder}: no such folder {parent} (add --mkdir to create it); nothing written")
-        created = _topMissing(parent)
+        created = makeFolder(parent, folder)
+    common.announceFolder(created, "FOLDER")
     paths = writeSeries(builtInSampleSpec(), folder)
-    common.announceFolder(created, "the sample")
     common.write(f"Wrote {len(paths)} files of the built-in sample to {folder}\n")
     return 0
-
-
-def _topMissing(folder: str) -> str:
-    """The top-most folder of ``folder``'s missing ancestors (``folder`` itself included): what gets created."""
-    while not os.path.lexists(os.path.dirname(folder)):
-        folder = os.path.dirname(folder)
-    return folder

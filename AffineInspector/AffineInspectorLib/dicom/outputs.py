@@ -1,8 +1,9 @@
 """Every file a command writes: refused before any work when it could clobber something, then written so that
 nothing that existed is ever replaced.
 
-One helper for ``resample --output``, ``gui --screenshot``, ``align --output/--map``, ``affine --trm/--tfm/...``
-and ``audit --out``:
+One helper for ``resample --output``, ``gui --screenshot``, ``align --output/--map`` and
+``affine --trm/--tfm/...`` (``audit --out`` is a folder: ``auditstore.checkOutputFolder``; ``--mkdir`` folders
+for it and for ``sample`` come from :func:`makeFolder`):
 
 * :func:`refuseOutput` (before any work; GeometryError, exit 1, one line saying why, nothing written): the
   output exists; it is a symbolic link (dangling or not: writing would follow it); it is an input; a
@@ -134,7 +135,7 @@ def newFiles(path: str, *, mkdir: bool = False) -> Iterator[NewFiles]:
     example a full disk): nothing of this write is left behind.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    created = _makeFolder(folder, path) if mkdir and not os.path.isdir(folder) else None
+    created = makeFolder(folder, path) if mkdir and not os.path.isdir(folder) else None
     if not os.path.isdir(folder):
         raise OutputError(f"{path}: no such folder {folder} (add --mkdir to create it); nothing written")
     try:
@@ -155,8 +156,9 @@ def newFiles(path: str, *, mkdir: bool = False) -> Iterator[NewFiles]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _makeFolder(folder: str, path: str) -> str:
-    """Create ``folder`` and missing parents; return the top-most folder created (what the caller announces)."""
+def makeFolder(folder: str, path: str) -> str:
+    """Create ``folder`` and missing parents (``--mkdir``) for the output ``path``; return the top-most folder
+    created (what the caller announces). OutputError, naming ``path``, if that fails."""
     top = folder
     while not os.path.lexists(os.path.dirname(top)):
         top = os.path.dirname(top)
