@@ -24,6 +24,7 @@ import logging
 import types
 from typing import Any, Callable, Iterator, Optional
 
+from .translation import tr as _
 from .translation import tr as tr  # re-exported: ``from .qtcompat import tr as _`` keeps working
 
 try:  # Slicer: PythonQt
@@ -117,7 +118,7 @@ def childWidgetVariables(widget: Any) -> Any:
 
 def showErrorDialog(message: str, details: str) -> None:
     """A modal error box (the standalone window's; Slicer uses its own through tryWithErrorDisplay)."""
-    box = qt.QMessageBox(qt.QMessageBox.Critical, "Affine Inspector", message)
+    box = qt.QMessageBox(qt.QMessageBox.Critical, _("Affine Inspector"), message)
     box.setInformativeText(details)
     box.exec()
 
