@@ -278,6 +278,46 @@ def test_panel_strings_are_translatable(module):
     assert 'errorsShown(_("Resampling failed"))' in panelSource
 
 
+STAND_IN_TRANSLATIONS = {
+    ("ui.panel", "Align"): "Ausrichten",
+    ("ui.panel", "No volume in the scene: load a DICOM series or a volume file."): "Keine Volumen in der Szene.",
+    ("ui.paneldata", "Findings"): "Befunde",
+    ("ui.paneldata", "IPP (LPS mm)"): "IPP (LPS, mm)",
+    ("ui.aligntab", "Compare"): "Vergleichen",
+    ("ui.conventionsview", "Conventions"): "Konventionen",
+}
+"""German for a few of the panel's strings, under the context Slicer's extraction gives each file."""
+
+
+@pytest.fixture
+def germanPanel(environment, monkeypatch):
+    """A stand-in for a German language pack: ``slicer.app.translate`` (what ``slicer.i18n.translate`` calls)
+    knows :data:`STAND_IN_TRANSLATIONS` and gives every other text back, before the widget is made."""
+
+    def translate(context, text):
+        return STAND_IN_TRANSLATIONS.get((context, text), text)
+
+    monkeypatch.setattr(slicer.app, "translate", translate)
+
+
+def test_a_translation_installed_in_slicer_reaches_the_panels_widgets(germanPanel, widget):
+    from AffineInspectorLib.ui.qtcompat import qt
+
+    widget.enter()
+    ui = widget.panel.ui
+    tabs = [ui.detailTabs.tabText(index) for index in range(prop(ui.detailTabs, "count"))]
+    assert "Ausrichten" in tabs and "Konventionen" in tabs and "Align" not in tabs
+    volumeModel = ui.volumeTable.model()
+    headers = [
+        volumeModel.headerData(column, qt.Qt.Horizontal, qt.Qt.DisplayRole)
+        for column in range(prop(ui.volumeTable, "columnCount"))
+    ]
+    assert headers[-1] == "Befunde" and headers[0] == "Name"  # an untranslated text stays as it is
+    assert ui.sliceTable.model().headerData(3, qt.Qt.Horizontal, qt.Qt.DisplayRole) == "IPP (LPS, mm)"
+    assert prop(widget.panel.alignTab.compareButton, "text") == "Vergleichen"
+    assert ui.geometryText.toPlainText() == "Keine Volumen in der Szene."
+
+
 def test_an_empty_scene_says_what_to_do(widget):
     widget.enter()
     assert "No volume in the scene" in widget.panel.ui.geometryText.toPlainText()

@@ -162,7 +162,7 @@ def test_moving_a_volume_drops_its_cached_check(window):
     mr.SetOrigin(*(origin + [0.0, 0.0, 7.5]))
     settle()
     assert panel.analysis(mr.GetID()) is None
-    assert tableRows(panel)[0][5] == paneldata.NOT_CHECKED
+    assert tableRows(panel)[0][5] == paneldata.notCheckedText()
     panel.selectVolume(mr.GetID())
     check = panel.analysis(mr.GetID()).check
     assert check.withinTolerance is False
@@ -247,7 +247,7 @@ def test_cancelling_the_dicom_reading_caches_nothing(window):
     assert panel.analyse(ct, progressCallback=lambda label, fraction: True) is None
     assert panel.analysis(ct.GetID()) is None
     assert "cancelled" in prop(panel.ui.statusLabel, "text")
-    assert tableRows(panel)[0][5] == paneldata.NOT_CHECKED
+    assert tableRows(panel)[0][5] == paneldata.notCheckedText()
 
 
 # --------------------------------------------------------------------------- actions

@@ -46,7 +46,7 @@ def checkOf(series, deviations=()):
 
 def test_volume_row_states():
     assert paneldata.volumeRow(info(fromDICOM=False)).cells[4:] == ("file", "-")
-    assert paneldata.volumeRow(info()).cells[5] == paneldata.NOT_CHECKED
+    assert paneldata.volumeRow(info()).cells[5] == paneldata.notCheckedText()
     failed = paneldata.volumeRow(info(), error="3 files missing")
     assert failed.cells[5] == "failed" and failed.severity == ERROR and failed.toolTip == "3 files missing"
     moved = paneldata.volumeRow(info(parentTransform="T", parentTransformLinear=True))

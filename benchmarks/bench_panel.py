@@ -154,7 +154,7 @@ def main() -> int:
 
     uncachedMs = timed(uncached, rounds=3)
     table = qt.QTableWidget()
-    table.setColumnCount(len(paneldata.SLICE_COLUMNS))
+    table.setColumnCount(paneldata.SLICE_COLUMN_COUNT)
     widgetMs = timed(lambda: qtableWidgetFill(table, analysis.sliceTable.rows), rounds=5)
 
     print(f"Scene: {len(panel.volumeNodeIDs())} volumes; selected: {SLICES}-slice series ({flagged} rows flagged)")

@@ -18,8 +18,12 @@ from ..dicom.imagewriters import WRITE_EXTENSIONS
 from ..geometry.errors import GeometryError
 from ..mrml.nodes import volumeNodes
 from .qtcompat import PYTHONQT, qt
+from .translation import tr as _
 
-SLICE_MAP_COLUMNS = ("k", "DICOM file", "SOPInstanceUID", "Image slice")
+
+def sliceMapColumns() -> Tuple[str, str, str, str]:
+    """The slice map's column headers (``k`` and the DICOM attribute name SOPInstanceUID are not translated)."""
+    return ("k", _("DICOM file"), "SOPInstanceUID", _("Image slice"))
 
 
 def alignText(result: AlignmentResult) -> str:
@@ -92,30 +96,32 @@ class AlignTab:
         imageRow = qt.QHBoxLayout()
         self.imagePathEdit = qt.QLineEdit()
         self.imagePathEdit.setObjectName("alignImagePathEdit")
-        self.imagePathEdit.setPlaceholderText("segmentation or volume file (.nii.gz, .nrrd, .mha, .mgz)")
-        self.openButton = qt.QPushButton("Open...")
-        self.openButton.setToolTip("Choose an image file (a label map is loaded as a labelmap volume)")
+        self.imagePathEdit.setPlaceholderText(
+            _("segmentation or volume file ({extensions})").format(extensions=".nii.gz, .nrrd, .mha, .mgz")
+        )
+        self.openButton = qt.QPushButton(_("Open..."))
+        self.openButton.setToolTip(_("Choose an image file (a label map is loaded as a labelmap volume)"))
         imageRow.addWidget(self.imagePathEdit)
         imageRow.addWidget(self.openButton)
-        form.addRow("Image file:", imageRow)
+        form.addRow(_("Image file:"), imageRow)
         self.sceneImageCombo = qt.QComboBox()
-        self.sceneImageCombo.setToolTip("A volume in the scene that was read from a file: its file is compared")
-        form.addRow("or from the scene:", self.sceneImageCombo)
+        self.sceneImageCombo.setToolTip(_("A volume in the scene that was read from a file: its file is compared"))
+        form.addRow(_("or from the scene:"), self.sceneImageCombo)
         self.dicomCombo = qt.QComboBox()
         self.dicomCombo.setObjectName("alignDicomCombo")
-        self.dicomCombo.setToolTip("The DICOM series to compare with (volumes loaded from DICOM only)")
-        form.addRow("DICOM series:", self.dicomCombo)
+        self.dicomCombo.setToolTip(_("The DICOM series to compare with (volumes loaded from DICOM only)"))
+        form.addRow(_("DICOM series:"), self.dicomCombo)
 
         buttons = qt.QHBoxLayout()
-        self.compareButton = qt.QPushButton("Compare")
-        self.copyRecipeButton = qt.QPushButton("Copy numpy recipe")
-        self.resampleButton = qt.QPushButton("Resample onto DICOM grid")
-        self.saveButton = qt.QPushButton("Save...")
+        self.compareButton = qt.QPushButton(_("Compare"))
+        self.copyRecipeButton = qt.QPushButton(_("Copy numpy recipe"))
+        self.resampleButton = qt.QPushButton(_("Resample onto DICOM grid"))
+        self.saveButton = qt.QPushButton(_("Save..."))
         for button in (self.compareButton, self.copyRecipeButton, self.resampleButton, self.saveButton):
             buttons.addWidget(button)
         layout.addLayout(buttons)
 
-        self.verdictLabel = qt.QLabel("Choose an image file and a DICOM series, then Compare.")
+        self.verdictLabel = qt.QLabel(_("Choose an image file and a DICOM series, then Compare."))
         self.verdictLabel.setObjectName("alignVerdictLabel")
         self.verdictLabel.setWordWrap(True)
         self.verdictLabel.setStyleSheet("font-weight: bold;")
@@ -126,8 +132,9 @@ class AlignTab:
         layout.addWidget(self.detailsText, 2)
         self.sliceMapTable = qt.QTableWidget()
         self.sliceMapTable.setObjectName("alignSliceMapTable")
-        self.sliceMapTable.setColumnCount(len(SLICE_MAP_COLUMNS))
-        self.sliceMapTable.setHorizontalHeaderLabels(list(SLICE_MAP_COLUMNS))
+        columns = sliceMapColumns()
+        self.sliceMapTable.setColumnCount(len(columns))
+        self.sliceMapTable.setHorizontalHeaderLabels(list(columns))
         self.sliceMapTable.setEditTriggers(qt.QAbstractItemView.NoEditTriggers)
         self.sliceMapTable.verticalHeader().setVisible(False)
         self.sliceMapTable.horizontalHeader().setStretchLastSection(True)
@@ -162,8 +169,8 @@ class AlignTab:
         self._imageChoices = [(node.GetName(), imagePathOf(node)) for node in nodes if imagePathOf(node)]
         self.sceneImageCombo.blockSignals(True)
         self.sceneImageCombo.clear()
-        self.sceneImageCombo.addItem("(choose)")
-        for name, _ in self._imageChoices:
+        self.sceneImageCombo.addItem(_("(choose)"))
+        for name, _path in self._imageChoices:
             self.sceneImageCombo.addItem(name)
         self.sceneImageCombo.blockSignals(False)
 
@@ -181,7 +188,7 @@ class AlignTab:
         if nodeID not in self._dicomNodeIDs:
             self.refresh()
         if nodeID not in self._dicomNodeIDs:
-            raise GeometryError(f"{nodeID} is not a volume loaded from DICOM")
+            raise GeometryError(_("{nodeID} is not a volume loaded from DICOM").format(nodeID=nodeID))
         self.dicomCombo.setCurrentIndex(self._dicomNodeIDs.index(nodeID))
 
     def _onSceneImageChosen(self, index: int) -> None:
@@ -195,21 +202,25 @@ class AlignTab:
         path, reference = self._inputs()
         self.result = self.logic.align(path, reference)
         self._show(self.result)
-        self.setStatus(f"Compared {os.path.basename(path)} with {reference.GetName()}: {self.result.verdict}.")
+        self.setStatus(
+            _("Compared {file} with {series}: {verdict}.").format(
+                file=os.path.basename(path), series=reference.GetName(), verdict=self.result.verdict
+            )
+        )
         return self.result
 
     def _inputs(self) -> Tuple[str, Any]:
         path = self.imagePath()
         if not path:
-            raise GeometryError("choose an image file first (Open..., or a volume read from a file)")
+            raise GeometryError(_("choose an image file first (Open..., or a volume read from a file)"))
         self.ensureReadable(path)
         nodeID = self.dicomNodeID()
         if nodeID is None:
-            raise GeometryError("no DICOM series in the scene: load one (File > Open DICOM folder)")
+            raise GeometryError(_("no DICOM series in the scene: load one (File > Open DICOM folder)"))
         reference = self.logic.scene.GetNodeByID(nodeID)
         storagePath = imagePathOf(reference)
         if storagePath and os.path.abspath(storagePath) == os.path.abspath(path):
-            raise GeometryError("the image and the DICOM series are the same volume: choose another")
+            raise GeometryError(_("the image and the DICOM series are the same volume: choose another"))
         return path, reference
 
     def ensureReadable(self, path: str) -> None:
@@ -219,7 +230,11 @@ class AlignTab:
         if not missing or self.installRequirements is None:
             return
         if not self.installRequirements(missing):
-            raise GeometryError(f"reading {os.path.basename(path)} needs {', '.join(missing)}, which is not installed")
+            raise GeometryError(
+                _("reading {file} needs {packages}, which is not installed").format(
+                    file=os.path.basename(path), packages=", ".join(missing)
+                )
+            )
 
     def _show(self, result: AlignmentResult) -> None:
         self.verdictLabel.setText(result.verdict[0].upper() + result.verdict[1:])
@@ -243,9 +258,9 @@ class AlignTab:
 
     def copyRecipe(self) -> str:
         if self.result is None or self.result.numpy is None:
-            raise GeometryError("no one-to-one correspondence: there is no recipe (resample instead)")
+            raise GeometryError(_("no one-to-one correspondence: there is no recipe (resample instead)"))
         qt.QApplication.clipboard().setText(self.result.numpy)
-        self.setStatus("Copied the numpy recipe (DICOM order [k, j, i]) to the clipboard.")
+        self.setStatus(_("Copied the numpy recipe (DICOM order [k, j, i]) to the clipboard."))
         return self.result.numpy
 
     def resample(self) -> Any:
@@ -253,8 +268,13 @@ class AlignTab:
         path, reference = self._inputs()
         node = self.logic.alignedVolume(path, reference)
         how = node.GetAttribute("AffineInspector.alignMethod")
-        what = "copied through the one-to-one correspondence" if how == "copied" else "sampled at each slice's IPP"
-        self.setStatus(f"Created {node.GetName()} on the grid of {reference.GetName()} ({what}).")
+        self.setStatus(
+            (
+                _("Created {output} on the grid of {series} (copied through the one-to-one correspondence).")
+                if how == "copied"
+                else _("Created {output} on the grid of {series} (sampled at each slice's IPP).")
+            ).format(output=node.GetName(), series=reference.GetName())
+        )
         return node
 
     def save(self, output: str) -> str:
@@ -265,33 +285,37 @@ class AlignTab:
         inputs = self.logic.alignInputs(path, reference)
         result = aligner.align(inputs)
         record = aligner.writeAligned(inputs, result, output)
-        self.setStatus(f"Wrote {output}: {record.note}.")
+        self.setStatus(_("Wrote {file}: {note}.").format(file=output, note=record.note))
         return output
 
     def onOpen(self) -> None:
         patterns = " ".join(f"*{extension}" for extension in READ_EXTENSIONS)
-        path, _ = qt.QFileDialog.getOpenFileName(self.widget, "Open an image file", "", f"Images ({patterns})")
+        path, _filter = qt.QFileDialog.getOpenFileName(
+            self.widget, _("Open an image file"), "", _("Images ({patterns})").format(patterns=patterns)
+        )
         if path:
             self.setImagePath(path)
             if self.openImage is not None:
-                with self.errorsShown(f"Opening {path} failed"):
+                with self.errorsShown(_("Opening {path} failed").format(path=path)):
                     self.openImage(path)
 
     def onCompare(self) -> None:
-        with self.errorsShown("Comparing failed"):
+        with self.errorsShown(_("Comparing failed")):
             self.compare()
 
     def onCopyRecipe(self) -> None:
-        with self.errorsShown("Copying the recipe failed"):
+        with self.errorsShown(_("Copying the recipe failed")):
             self.copyRecipe()
 
     def onResample(self) -> None:
-        with self.errorsShown("Resampling onto the DICOM grid failed"):
+        with self.errorsShown(_("Resampling onto the DICOM grid failed")):
             self.resample()
 
     def onSave(self) -> None:
         patterns = " ".join(f"*{extension}" for extension in WRITE_EXTENSIONS)
-        output, _ = qt.QFileDialog.getSaveFileName(self.widget, "Save on the DICOM grid", "", f"Images ({patterns})")
+        output, _filter = qt.QFileDialog.getSaveFileName(
+            self.widget, _("Save on the DICOM grid"), "", _("Images ({patterns})").format(patterns=patterns)
+        )
         if output:
-            with self.errorsShown("Saving failed"):
+            with self.errorsShown(_("Saving failed")):
                 self.save(output)

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..geometry.progress import ProgressCallback
 from . import paneldata
+from .translation import tr as _
 
 if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this one does not
     from ..dicom.series import SeriesGeometry
@@ -84,7 +85,7 @@ def renderPlot(analysis: VolumeAnalysis, series: Optional[SeriesGeometry]) -> No
         analysis.plotPNG = paneldata.stepTiltPlotPNG(series)
     except ImportError:
         analysis.plotNeedsMatplotlib = True
-        analysis.plotError = (
-            "The step and tilt plot needs matplotlib: install the 'gui' extra (pip install "
-            "'affine-inspector[gui]'), or inside Slicer use the link the panel shows."
-        )
+        analysis.plotError = _(
+            "The step and tilt plot needs matplotlib: install the 'gui' extra ({command}), or inside Slicer use the "
+            "link the panel shows."
+        ).format(command="pip install 'affine-inspector[gui]'")

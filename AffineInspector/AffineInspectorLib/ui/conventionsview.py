@@ -21,6 +21,7 @@ from ..dicom.imagefiles import headerFromSeries, readVolumeHeader
 from ..geometry import affines, conventions
 from ..geometry.errors import GeometryError
 from .qtcompat import qt
+from .translation import tr as _
 
 if TYPE_CHECKING:
     from ..dicom.series import SeriesGeometry
@@ -35,18 +36,21 @@ def headerForVolume(
 ) -> Tuple[conventions.VolumeHeader, str]:
     """``(header, where it comes from)`` for the selected volume (see the module docstring)."""
     if series is not None and series.IJKToLPS is not None:
-        return headerFromSeries(series, info.name), "its DICOM files (Slicer IJK, slices in Slicer's order)"
+        return headerFromSeries(series, info.name), _("its DICOM files (Slicer IJK, slices in Slicer's order)")
     IJKToRAS = np.asarray(info.IJKToRAS, dtype=float)
     note = ""
     if storagePath and os.path.isfile(storagePath):
         header = readVolumeHeader(storagePath)
         loaded = conventions.conventions(header)["slicer-loaded"].matrix
         if np.abs(loaded - IJKToRAS).max() <= SAME_GEOMETRY_MM:
-            return header, f"the file {storagePath} (its own voxel order)"
-        note = f" ({os.path.basename(storagePath)} no longer matches: the node was moved after loading)"
+            return header, _("the file {path} (its own voxel order)").format(path=storagePath)
+        note = _(
+            "the node's IJK to RAS, as Slicer would write the volume ({file} no longer matches: the node was moved "
+            "after loading)"
+        ).format(file=os.path.basename(storagePath))
     header = conventions.headerFromIJKToLPS(info.name, affines.rasToLPS(IJKToRAS), info.dimensions)
     header.kind = "volume node"
-    return header, "the node's IJK to RAS, as Slicer would write the volume" + note
+    return header, note or _("the node's IJK to RAS, as Slicer would write the volume")
 
 
 def storagePath(node: Any) -> Optional[str]:
@@ -68,11 +72,11 @@ class ConventionsView:
         self.widget = qt.QWidget()
         layout = qt.QVBoxLayout(self.widget)
         selectorRow = qt.QHBoxLayout()
-        selectorRow.addWidget(qt.QLabel("Convention:"))
+        selectorRow.addWidget(qt.QLabel(_("Convention:")))
         self.selector = qt.QComboBox()
         for name in conventions.CONVENTION_NAMES:
             self.selector.addItem(name)
-        self.selector.setToolTip("The program whose voxel-to-world convention to show")
+        self.selector.setToolTip(_("The program whose voxel-to-world convention to show"))
         selectorRow.addWidget(self.selector, 1)
         layout.addLayout(selectorRow)
         self.text = qt.QPlainTextEdit()
@@ -80,16 +84,16 @@ class ConventionsView:
         self.text.setFont(qt.QFontDatabase.systemFont(qt.QFontDatabase.FixedFont))
         layout.addWidget(self.text, 1)
         buttons = qt.QHBoxLayout()
-        self.copyMatrixButton = qt.QPushButton("Copy matrix (numpy)")
-        self.copyTextButton = qt.QPushButton("Copy text")
+        self.copyMatrixButton = qt.QPushButton(_("Copy matrix (numpy)"))
+        self.copyTextButton = qt.QPushButton(_("Copy text"))
         buttons.addWidget(self.copyMatrixButton)
         buttons.addWidget(self.copyTextButton)
         layout.addLayout(buttons)
-        tabs.addTab(self.widget, "Conventions")
+        tabs.addTab(self.widget, _("Conventions"))
         self.selector.currentIndexChanged.connect(self._show)
         self.copyMatrixButton.clicked.connect(lambda: self.copy(self.matrixText))
         self.copyTextButton.clicked.connect(lambda: self.copy(self.text.toPlainText))
-        self.clear("No volume selected.")
+        self.clear(_("No volume selected."))
 
     def clear(self, message: str) -> None:
         self.entries = {}
@@ -99,7 +103,7 @@ class ConventionsView:
     def showVolume(self, info: Optional[VolumeInfo], series: Optional[SeriesGeometry], path: Optional[str]) -> None:
         """Show ``info``'s conventions (``series``: its DICOM analysis, ``path``: the file it came from)."""
         if info is None:
-            self.clear("No volume selected.")
+            self.clear(_("No volume selected."))
             return
         key = (info.nodeID, str(info.IJKToRAS), info.dimensions, id(series), path)
         if key == self._key:
@@ -108,7 +112,7 @@ class ConventionsView:
             header, self.source = headerForVolume(info, series, path)
             self.entries = conventions.conventions(header, withInverse=True)
         except GeometryError as error:  # shown where the matrix would be; the other tabs still work
-            self.clear(f"{info.name}: no conventions to show: {error}")
+            self.clear(_("{name}: no conventions to show: {error}").format(name=info.name, error=error))
             return
         self._key = key
         self._show()
@@ -120,7 +124,7 @@ class ConventionsView:
         """The selected convention's matrix as a numpy literal, its spaces in a comment."""
         entry = self.entries.get(self.selectedName())
         if entry is None:
-            raise GeometryError("select a volume first")
+            raise GeometryError(_("select a volume first"))
         rows = ",\n    ".join("[" + ", ".join(f"{value:.9g}" for value in row) + "]" for row in entry.matrix)
         return f"# {entry.name}: {entry.source} -> {entry.to}\nnp.array([\n    {rows},\n])\n"
 
@@ -128,4 +132,4 @@ class ConventionsView:
         entry = self.entries.get(self.selectedName())
         if entry is None:
             return
-        self.text.setPlainText(f"From {self.source}.\n\n{conventions.describe(entry)}\n")
+        self.text.setPlainText(_("From {source}.").format(source=self.source) + f"\n\n{conventions.describe(entry)}\n")

@@ -34,7 +34,7 @@ from ..mrml.nodes import VolumeInfo, volumeInfo, volumeNodes
 from . import aligntab, analyses, paneldata, tablemodels
 from .conventionsview import ConventionsView, storagePath
 from .qtcompat import childWidgetVariables, loadUI, prop, qt, tryWithErrorDisplay
-from .qtcompat import tr as _
+from .translation import tr as _
 
 _MODULE_FOLDER = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 UI_FILE = os.path.join(_MODULE_FOLDER, "Resources", "UI", "AffineInspector.ui")
@@ -47,7 +47,7 @@ def _partOfProgress(progressCallback: ProgressCallback, prefix: str, part: int, 
     """A callback reporting one of ``parts`` equal shares of a longer job to ``progressCallback``."""
 
     def callback(label: str, fraction: float) -> bool:
-        return progressCallback(f"{prefix}: {label}", (part + fraction) / parts)
+        return progressCallback(_("{volume}: {step}").format(volume=prefix, step=label), (part + fraction) / parts)
 
     return callback
 
@@ -112,7 +112,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         self.alignTab = aligntab.AlignTab(
             logic, setStatus=self.setStatus, errorsShown=self.errorsShown, installRequirements=installRequirements
         )
-        self.ui.detailTabs.addTab(self.alignTab.widget, "Align")
+        self.ui.detailTabs.addTab(self.alignTab.widget, _("Align"))
         self._observeScene()
 
     # ------------------------------------------------------------------ setup
@@ -120,8 +120,9 @@ class AffineInspectorPanel(VTKObservationMixin):
     def _setupWidgets(self) -> None:
         ui = self.ui
         table = ui.volumeTable
-        table.setColumnCount(len(paneldata.VOLUME_COLUMNS))
-        table.setHorizontalHeaderLabels(list(paneldata.VOLUME_COLUMNS))
+        columns = paneldata.volumeColumns()
+        table.setColumnCount(len(columns))
+        table.setHorizontalHeaderLabels(list(columns))
         table.setSelectionBehavior(qt.QAbstractItemView.SelectRows)
         table.setSelectionMode(qt.QAbstractItemView.SingleSelection)
         table.setEditTriggers(qt.QAbstractItemView.NoEditTriggers)
@@ -359,7 +360,7 @@ class AffineInspectorPanel(VTKObservationMixin):
         view = self.ui.sliceTable
         metrics = view.fontMetrics()
         rows = self.sliceModel.table().rows[:sampleRows]
-        for column, header in enumerate(paneldata.SLICE_COLUMNS):
+        for column, header in enumerate(self.sliceModel.headers()):
             longest = max([header] + [row[column] for row in rows], key=len)
             view.setColumnWidth(column, metrics.horizontalAdvance(longest) + 16)
 
@@ -401,10 +402,10 @@ class AffineInspectorPanel(VTKObservationMixin):
         if analysis.plotError:
             if self.installRequirements is not None and analysis.plotNeedsMatplotlib:
                 label.setText(
-                    _("The step and tilt plot needs the Python package matplotlib.")
-                    + ' <a href="install">'
-                    + _("Install matplotlib...")
-                    + "</a>"
+                    _(
+                        "The step and tilt plot needs the Python package {package}. "
+                        '<a href="{link}">Install {package}...</a>'
+                    ).format(package="matplotlib", link="install")
                 )
             else:
                 label.setText(analysis.plotError)
@@ -441,7 +442,11 @@ class AffineInspectorPanel(VTKObservationMixin):
 
     def setInterpolation(self, name: str) -> None:
         if name not in INTERPOLATIONS:
-            raise GeometryError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, not {name!r}")
+            raise GeometryError(
+                _("interpolation must be one of {names}, not {name}").format(
+                    names=", ".join(INTERPOLATIONS), name=repr(name)
+                )
+            )
         self.ui.interpolationComboBox.setCurrentIndex(INTERPOLATIONS.index(name))
 
     def _updateVolumeRow(self, info: VolumeInfo, analysis: analyses.VolumeAnalysis) -> None:
@@ -496,7 +501,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             return None
         except (GeometryError, OSError, ValueError) as error:
             analysis = analyses.VolumeAnalysis(key=key, error=str(error))
-            self.setStatus(f"{info.name}: {error}", error=True)
+            self.setStatus(_("{name}: {error}").format(name=info.name, error=error), error=True)
         finally:
             self._busy = False
             if dialog is not None:
@@ -568,7 +573,7 @@ class AffineInspectorPanel(VTKObservationMixin):
             try:
                 yield
             except Exception as error:
-                self.setStatus(f"{message}: {error}", error=True)
+                self.setStatus(_("{message}: {error}").format(message=message, error=error), error=True)
                 raise
 
     def onCheckAll(self) -> None:

@@ -2,7 +2,9 @@
 
 No Qt and no ``slicer`` import: the Qt panel (:mod:`.panel`) only copies
 these strings into widgets, so everything the user reads is built, and
-tested, here. Inputs are the MRML logic's results
+tested, here. Labels go through ``_()`` (:mod:`.translation`); the findings'
+messages, kinds and severities, Slicer-vs-DICOM messages and matrices are
+the lower layers' data (the command line prints the same) and stay as they are. Inputs are the MRML logic's results
 (:class:`~AffineInspectorLib.mrmllogic.VolumeInfo`,
 :class:`~AffineInspectorLib.mrmllogic.CrossCheck`), used by attribute.
 
@@ -24,6 +26,7 @@ from ..geometry.crosscheck import SliceDeviation
 from ..geometry.findings import ERROR, INFO, WARNING, Finding, Severity, perSliceRuns, sliceRanges, worstSeverity
 from ..geometry.formats import formatMatrix
 from ..geometry.stack import SliceRow
+from .translation import tr as _
 
 if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this one does not
     from ..dicom.series import SeriesGeometry
@@ -33,11 +36,34 @@ if TYPE_CHECKING:  # for annotations only: the mrml modules import slicer, this 
 SEVERITY_COLOURS: Dict[Severity, str] = {ERROR: "#f4c7c3", WARNING: "#fce8b2", INFO: "#d2e3fc"}
 """Row background per worst severity (light, so black text stays readable)."""
 
-VOLUME_COLUMNS = ("Name", "Dimensions", "Spacing (mm)", "Axes", "Source", "Findings")
-SLICE_COLUMNS = ("k", "File", "Instance", "IPP (LPS mm)", "Distance", "Step", "Tilt (deg)", "Slicer dev. (mm)", "Flags")
 
-NOT_CHECKED = "not checked"
-"""Findings cell of a DICOM volume whose files have not been read yet."""
+def volumeColumns() -> Tuple[str, ...]:
+    """The volume table's column headers (translated when called: the language is the application's now)."""
+    return (_("Name"), _("Dimensions"), _("Spacing (mm)"), _("Axes"), _("Source"), _("Findings"))
+
+
+def sliceColumns() -> Tuple[str, ...]:
+    """The slice table's column headers (``k``, Slicer's slice index, is a symbol, not a word)."""
+    return (
+        "k",
+        _("File"),
+        _("Instance"),
+        _("IPP (LPS mm)"),
+        _("Distance"),
+        _("Step"),
+        _("Tilt (deg)"),
+        _("Slicer dev. (mm)"),
+        _("Flags"),
+    )
+
+
+SLICE_COLUMN_COUNT = len(sliceColumns())
+"""How many columns :func:`sliceColumns` has (the table model asks for it on every repaint)."""
+
+
+def notCheckedText() -> str:
+    """Findings cell of a DICOM volume whose files have not been read yet."""
+    return _("not checked")
 
 
 @dataclasses.dataclass
@@ -74,26 +100,27 @@ def volumeRow(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str =
     files (the same list ``affine-inspector inspect`` prints); ``error`` is
     why the analysis failed, if it did.
     """
-    source = f"DICOM ({info.numberOfInstances} files)" if info.fromDICOM else "file"
+    source = _("DICOM ({count} files)").format(count=info.numberOfInstances) if info.fromDICOM else _("file")
     if info.parentTransform:
-        source += f", under {info.parentTransform}"
+        source = _("{source}, under {transform}").format(source=source, transform=info.parentTransform)
     count: Optional[int] = None
     severity: Optional[Severity] = None
     toolTip = ""
     if not info.fromDICOM:
         findingsText = "-"
-        toolTip = "Not loaded from DICOM: there are no DICOM files to check it against."
+        toolTip = _("Not loaded from DICOM: there are no DICOM files to check it against.")
     elif error:
-        findingsText, severity, toolTip = "failed", ERROR, error
+        findingsText, severity, toolTip = _("failed"), ERROR, error
     elif check is None:
-        findingsText, toolTip = NOT_CHECKED, "Select the volume or press 'Check all' to read its DICOM files."
+        findingsText = notCheckedText()
+        toolTip = _("Select the volume or press 'Check all' to read its DICOM files.")
     else:
         findings = check.dicom.findings if check.dicom is not None else []
         count, severity = len(findings), worstSeverity(findings)
         findingsText = str(count) + (f" ({severity})" if severity else "")
         toolTip = "\n".join(f"{finding.severity}: {finding.message}" for finding in findings[:10])
         if len(findings) > 10:
-            toolTip += f"\n... {len(findings) - 10} more (Findings tab)"
+            toolTip += "\n" + _("... {count} more (Findings tab)").format(count=len(findings) - 10)
     cells = (
         info.name,
         " x ".join(str(n) for n in info.dimensions),
@@ -102,7 +129,7 @@ def volumeRow(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str =
         source,
         findingsText,
     )
-    return VolumeRow(info.nodeID, cells, count, severity, toolTip or "No findings.")
+    return VolumeRow(info.nodeID, cells, count, severity, toolTip or _("No findings."))
 
 
 # --------------------------------------------------------------------------- geometry text
@@ -111,51 +138,65 @@ def volumeRow(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str =
 def geometryText(info: VolumeInfo, check: Optional[CrossCheck] = None, error: str = "") -> str:
     """The Geometry tab: matrices (aligned, monospace), the Slicer-vs-DICOM deviation and the origin."""
     IJKToRAS = np.asarray(info.IJKToRAS)
-    parent = (
-        f"under {info.parentTransform} ({'linear' if info.parentTransformLinear else 'not linear'})"
-        if info.parentTransform
-        else "none"
-    )
+    if not info.parentTransform:
+        parent = _("none")
+    elif info.parentTransformLinear:
+        parent = _("under {transform} (linear)").format(transform=info.parentTransform)
+    else:
+        parent = _("under {transform} (not linear)").format(transform=info.parentTransform)
     parts = [
-        f"{info.name}  ({info.className}; {' x '.join(map(str, info.dimensions))} voxels; "
-        f"spacing {_triple(info.spacing, 6)} mm; axes {info.axisCodes}; scan order {info.scanOrder}; "
-        f"parent transform: {parent})",
+        _(
+            "{name}  ({className}; {dimensions} voxels; spacing {spacing} mm; axes {axes}; scan order {scanOrder}; "
+            "parent transform: {parent})"
+        ).format(
+            name=info.name,
+            className=info.className,
+            dimensions=" x ".join(map(str, info.dimensions)),
+            spacing=_triple(info.spacing, 6),
+            axes=info.axisCodes,
+            scanOrder=info.scanOrder,
+            parent=parent,
+        ),
         "",
-        "IJK to RAS (Slicer; i column, j row, k slice -> RAS mm; parent transform not applied):",
+        _("IJK to RAS (Slicer; i column, j row, k slice -> RAS mm; parent transform not applied):"),
         formatMatrix(IJKToRAS),
-        "RAS to IJK:",
+        _("RAS to IJK:"),
         formatMatrix(np.asarray(info.RASToIJK)),
     ]
     if not info.fromDICOM:
-        parts += ["", "Not loaded from DICOM: no DICOM-derived affine to compare with."]
+        parts += ["", _("Not loaded from DICOM: no DICOM-derived affine to compare with.")]
         return "\n".join(parts) + "\n"
     if error:
-        parts += ["", f"Checking against the DICOM files failed: {error}"]
+        parts += ["", _("Checking against the DICOM files failed: {error}").format(error=error)]
         return "\n".join(parts) + "\n"
     if check is None:
-        parts += ["", "DICOM files not read yet: select the volume again or press 'Check all'."]
+        parts += ["", _("DICOM files not read yet: select the volume again or press 'Check all'.")]
         return "\n".join(parts) + "\n"
     series = check.dicom
     if series is not None and series.IJKToLPS is not None:
         assert series.IJKToRAS is not None  # set together with IJKToLPS (dicom.series._geometryOf)
         parts += [
             "",
-            "DICOM IJK to LPS (from the files' IPP, IOP and PixelSpacing, slices in Slicer's sort order):",
+            _("DICOM IJK to LPS (from the files' IPP, IOP and PixelSpacing, slices in Slicer's sort order):"),
             formatMatrix(series.IJKToLPS),
-            "DICOM IJK to RAS (= diag(-1, -1, 1, 1) . LPS):",
+            _("DICOM IJK to RAS (= diag(-1, -1, 1, 1) . LPS):"),
             formatMatrix(series.IJKToRAS),
         ]
         if series.maxAffineErrorMm is not None:
+            distance = f"{series.maxAffineErrorMm:.4g}"
             parts.append(
-                f"Largest distance of a slice's IPP from this affine: {series.maxAffineErrorMm:.4g} mm"
-                + (f" (series tilt {series.seriesTiltDeg:.3g} deg)" if series.seriesTiltDeg else "")
+                _("Largest distance of a slice's IPP from this affine: {distance} mm (series tilt {tilt} deg)").format(
+                    distance=distance, tilt=f"{series.seriesTiltDeg:.3g}"
+                )
+                if series.seriesTiltDeg
+                else _("Largest distance of a slice's IPP from this affine: {distance} mm").format(distance=distance)
             )
-    parts += ["", "Slicer vs DICOM:"] + [f"  {message}" for message in check.messages]
+    parts += ["", _("Slicer vs DICOM:")] + [f"  {message}" for message in check.messages]
     if check.originExplanation:
-        parts += ["", "Origin:", f"  {check.originExplanation}"]
+        parts += ["", _("Origin:"), f"  {check.originExplanation}"]
     if series is not None and series.IJKToLPS is not None:  # HOROS/OsiriX vs Slicer, with this volume's numbers
         parts += [f"  {line}" for line in viewerOrigins(series.IJKToLPS, series.slices)]
-    parts += ["", f"InstanceNumber along k: {check.instanceNumberOrder}."]
+    parts += ["", _("InstanceNumber along k: {order}.").format(order=check.instanceNumberOrder)]
     return "\n".join(parts) + "\n"
 
 
@@ -174,18 +215,26 @@ def findingLines(check: Optional[CrossCheck]) -> List[Tuple[Severity, str]]:
                 summarized.add(finding.kind)
                 lines.append((finding.severity, _summaryText(runs[finding.kind])))
             continue
-        where = "series" if finding.slice is None else f"slice {finding.slice}"
+        where = _("series") if finding.slice is None else _("slice {index}").format(index=finding.slice)
         lines.append((finding.severity, f"{finding.severity.upper()}  {finding.kind}  ({where})  {finding.message}"))
     return sorted(lines, key=lambda line: order[line[0]])
 
 
 def _summaryText(group: Sequence[Finding]) -> str:
     values = [finding.value for finding in group if finding.value is not None]
-    valueText = f"; {min(values):.4g} to {max(values):.4g} {group[0].unit or ''}".rstrip() if values else ""
     first = group[0]
-    return (
-        f"{first.severity.upper()}  {first.kind}  ({len(group)} slices: {sliceRanges(_sliceIndices(group))})"
-        f"{valueText}. First: {first.message}"
+    if values:
+        valueRange = _("{low} to {high}").format(low=f"{min(values):.4g}", high=f"{max(values):.4g}")
+        valueText = f"; {valueRange} {first.unit or ''}".rstrip()
+    else:
+        valueText = ""
+    return _("{severity}  {kind}  ({count} slices: {slices}){values}. First: {message}").format(
+        severity=first.severity.upper(),
+        kind=first.kind,
+        count=len(group),
+        slices=sliceRanges(_sliceIndices(group)),
+        values=valueText,
+        message=first.message,
     )
 
 
@@ -285,7 +334,7 @@ def stepTiltPlotPNG(
     figure = Figure(figsize=(widthInches, heightInches), dpi=dpi, layout="constrained")
     FigureCanvasAgg(figure)
     stepAxes, tiltAxes = figure.subplots(2, 1, sharex=True)
-    for axes, values, label in ((stepAxes, steps, "step (mm)"), (tiltAxes, tilts, "tilt (deg)")):
+    for axes, values, label in ((stepAxes, steps, _("step (mm)")), (tiltAxes, tilts, _("tilt (deg)"))):
         axes.plot(index, values, color="#1a73e8", linewidth=1, marker="." if len(index) < 200 else None)
         if flagged.any():
             axes.plot(index[flagged], values[flagged], linestyle="none", marker="o", color="#d93025", markersize=4)
@@ -296,9 +345,9 @@ def stepTiltPlotPNG(
         axes.set_ylabel(label, fontsize=8)
         axes.tick_params(labelsize=7)
         axes.grid(True, linewidth=0.3)
-    tiltAxes.set_xlabel("slice (sorted as Slicer sorts)", fontsize=8)
+    tiltAxes.set_xlabel(_("slice (sorted as Slicer sorts)"), fontsize=8)
     if len(steps):
-        stepAxes.axhline(float(np.median(steps)), color="#5f6368", linewidth=0.6, linestyle="--", label="median")
+        stepAxes.axhline(float(np.median(steps)), color="#5f6368", linewidth=0.6, linestyle="--", label=_("median"))
         stepAxes.legend(fontsize=7, loc="best", frameon=False)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

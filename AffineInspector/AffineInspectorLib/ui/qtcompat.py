@@ -13,17 +13,19 @@ and ``combo.currentText()`` raises ``TypeError``), while PySide6 needs the
 call. ``obj.property("currentText")`` is the same in both.
 
 What else differs is a function here: :func:`loadUI`, :func:`childWidgetVariables`,
-:func:`tryWithErrorDisplay` and :func:`tr`.
+:func:`tryWithErrorDisplay`; :func:`tr` (translation) is
+:mod:`.translation`'s, re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import re
-import sys
 import types
 from typing import Any, Callable, Iterator, Optional
+
+from .translation import tr as _
+from .translation import tr as tr  # re-exported: ``from .qtcompat import tr as _`` keeps working
 
 try:  # Slicer: PythonQt
     import qt as _pythonQt
@@ -81,29 +83,6 @@ def slicerApplication() -> Any:
     return getattr(slicer, "app", None)
 
 
-def tr(text: str) -> str:
-    """Translate a user-visible string, as ``slicer.i18n.tr`` does inside Slicer; the text itself elsewhere.
-
-    Used as ``_`` (``from .qtcompat import tr as _``). Inside Slicer the
-    translation context is the calling file's, as ``slicer.i18n.tr`` computes
-    it (``ui.panel`` for ``ui/panel.py``), so that strings extracted from that
-    file by Qt's lupdate find their translations; a translation whose
-    ``{placeholders}`` differ from the text's is ignored, as Slicer does.
-    """
-    if slicerApplication() is None:
-        return text
-    from slicer import i18n
-
-    caller = sys._getframe(1)
-    translated = str(i18n.translate(i18n.getContext(caller.f_code.co_filename), text))
-    if set(_PLACEHOLDER.findall(text)) != set(_PLACEHOLDER.findall(translated)):
-        return text
-    return translated
-
-
-_PLACEHOLDER = re.compile(r"(?<!\{)\{([^\{\}]+)\}(?!\})")  # slicer.i18n.tr's findBracedStrings
-
-
 def loadUI(path: str) -> Any:
     """Load a Qt Designer ``.ui`` file into a widget (``slicer.util.loadUI`` under PythonQt)."""
     if PYTHONQT:
@@ -139,7 +118,7 @@ def childWidgetVariables(widget: Any) -> Any:
 
 def showErrorDialog(message: str, details: str) -> None:
     """A modal error box (the standalone window's; Slicer uses its own through tryWithErrorDisplay)."""
-    box = qt.QMessageBox(qt.QMessageBox.Critical, "Affine Inspector", message)
+    box = qt.QMessageBox(qt.QMessageBox.Critical, _("Affine Inspector"), message)
     box.setInformativeText(details)
     box.exec()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from ..geometry.findings import Severity
 from . import paneldata
@@ -15,6 +15,7 @@ class SliceTableModel(qt.QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         qt.QAbstractTableModel.__init__(self, parent)
         self._table = paneldata.EMPTY_SLICE_TABLE
+        self._headers = paneldata.sliceColumns()  # translated once: the language is set before the panel is made
         self._colours = {severity: qt.QColor(colour) for severity, colour in paneldata.SEVERITY_COLOURS.items()}
         self._textColour = qt.QColor("#000000")
         # Plain ints: Qt calls data() for every visible cell and role, and enum attribute lookups are slow in PySide6.
@@ -31,11 +32,15 @@ class SliceTableModel(qt.QAbstractTableModel):
     def table(self) -> paneldata.SliceTable:
         return self._table
 
+    def headers(self) -> Tuple[str, ...]:
+        """The column headers shown."""
+        return self._headers
+
     def rowCount(self, parent: Any = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._table.rows)
 
     def columnCount(self, parent: Any = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(paneldata.SLICE_COLUMNS)
+        return 0 if parent is not None and parent.isValid() else paneldata.SLICE_COLUMN_COUNT
 
     def data(self, index: Any, role: int = 0) -> Any:
         if not index.isValid():
@@ -55,7 +60,7 @@ class SliceTableModel(qt.QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Any, role: int = 0) -> Any:
         if role == qt.Qt.DisplayRole and orientation == qt.Qt.Horizontal:
-            return paneldata.SLICE_COLUMNS[section]
+            return self._headers[section]
         return None
 
 

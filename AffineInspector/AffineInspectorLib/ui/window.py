@@ -18,6 +18,7 @@ from ..dicom.imagefiles import VOLUME_EXTENSIONS
 from ..dicom.outputs import OutputError, newFiles
 from ..geometry.errors import GeometryError
 from ..geometry.progress import Cancelled
+from .translation import tr as _
 
 DEFAULT_SIZE = (1000, 1100)
 
@@ -43,15 +44,15 @@ class MainWindow:
         self.host = StandaloneHost()
         self.logic = VolumeGeometryLogic(self.host.scene, self.host)
         self.window = qt.QMainWindow()
-        self.window.setWindowTitle("Affine Inspector")
+        self.window.setWindowTitle(_("Affine Inspector"))
         self.panel = AffineInspectorPanel(self.logic, reportError=reportError)
         self.window.setCentralWidget(self.panel.widget)
         self.panel.alignTab.setOpenImage(self.openImageFile)
-        fileMenu = self.window.menuBar().addMenu("&File")
-        fileMenu.addAction("Open DICOM folder...", self.onOpenDICOMFolder)
-        fileMenu.addAction("Open volume file...", self.onOpenVolumeFile)
+        fileMenu = self.window.menuBar().addMenu(_("&File"))
+        fileMenu.addAction(_("Open DICOM folder..."), self.onOpenDICOMFolder)
+        fileMenu.addAction(_("Open volume file..."), self.onOpenVolumeFile)
         fileMenu.addSeparator()
-        fileMenu.addAction("Quit", self.window.close)
+        fileMenu.addAction(_("Quit"), self.window.close)
         self.window.resize(*DEFAULT_SIZE)
 
     def open(self, paths: Sequence[str]) -> List[Any]:
@@ -63,7 +64,7 @@ class MainWindow:
         nodes = []
         for path in paths:  # in the order given: the first path's volume is the one selected
             try:
-                with self.panel.errorsShown(f"Opening {path} failed"):
+                with self.panel.errorsShown(_("Opening {path} failed").format(path=path)):
                     nodes.extend(self._openPath(path))
             except Exception:  # noqa: BLE001  shown and logged by errorsShown; the other paths still open
                 continue
@@ -72,34 +73,46 @@ class MainWindow:
 
     def _openPath(self, path: str) -> List[Any]:
         if not os.path.exists(path):
-            raise FileNotFoundError(f"no such file or folder: {path}")
+            raise FileNotFoundError(_("no such file or folder: {path}").format(path=path))
         if os.path.isfile(path) and path.lower().endswith(VOLUME_EXTENSIONS):
             return [self.host.loadVolume(path)]
         return self._openDICOM([path])
 
     def _openDICOM(self, paths: Sequence[str]) -> List[Any]:
 
-        dialog, callback = self.panel.progressDialog("Reading DICOM headers")
+        dialog, callback = self.panel.progressDialog(_("Reading DICOM headers"))
         earlierErrors = dict(self.host.loadErrors)
         try:
             nodes = self.host.loadDICOM(list(paths), progressCallback=callback)
         except Cancelled:
-            self.panel.setStatus(f"Opening {', '.join(paths)} was cancelled; nothing loaded from it.")
+            self.panel.setStatus(
+                _("Opening {paths} was cancelled; nothing loaded from it.").format(paths=", ".join(paths))
+            )
             return []
         finally:
             dialog.close()
-        problems = [f"series {uid}: {why}" for uid, why in self.host.loadErrors.items() if uid not in earlierErrors]
+        problems = [
+            _("series {uid}: {why}").format(uid=uid, why=why)
+            for uid, why in self.host.loadErrors.items()
+            if uid not in earlierErrors
+        ]
         if self.host.unreadable:
             problems.append(
-                f"{len(self.host.unreadable)} file(s) were not DICOM images (e.g. {self.host.unreadable[0].message})"
+                _("{count} file(s) were not DICOM images (e.g. {example})").format(
+                    count=len(self.host.unreadable), example=self.host.unreadable[0].message
+                )
             )
         if not nodes:
+            paths = ", ".join(paths)
             raise GeometryError(
-                f"no DICOM image series loaded from {', '.join(paths)}"
-                + (": " + "; ".join(problems) if problems else "")
+                _("no DICOM image series loaded from {paths}: {problems}").format(
+                    paths=paths, problems="; ".join(problems)
+                )
+                if problems
+                else _("no DICOM image series loaded from {paths}").format(paths=paths)
             )
         if problems:
-            self.panel.setStatus("Loaded with problems: " + "; ".join(problems), error=True)
+            self.panel.setStatus(_("Loaded with problems: {problems}").format(problems="; ".join(problems)), error=True)
         return nodes
 
     def openImageFile(self, path: str) -> Any:
@@ -113,7 +126,7 @@ class MainWindow:
     def onOpenDICOMFolder(self) -> None:
         from .qtcompat import qt
 
-        folder = qt.QFileDialog.getExistingDirectory(self.window, "Open a DICOM folder")
+        folder = qt.QFileDialog.getExistingDirectory(self.window, _("Open a DICOM folder"))
         if folder:
             self.open([folder])
 
@@ -121,7 +134,9 @@ class MainWindow:
         from .qtcompat import qt
 
         patterns = " ".join(f"*{extension}" for extension in VOLUME_EXTENSIONS)
-        path, _ = qt.QFileDialog.getOpenFileName(self.window, "Open a volume file", "", f"Volumes ({patterns})")
+        path, _filter = qt.QFileDialog.getOpenFileName(
+            self.window, _("Open a volume file"), "", _("Volumes ({patterns})").format(patterns=patterns)
+        )
         if path:
             self.open([path])
 
@@ -141,7 +156,7 @@ class MainWindow:
         from .qtcompat import qt
 
         self.window.show()
-        for _ in range(3):  # layout, then paint
+        for _repeat in range(3):  # layout, then paint
             qt.QApplication.processEvents()
         with newFiles(path, mkdir=mkdir) as written:
             if not self.window.grab().save(written.staged, "PNG"):
@@ -195,7 +210,9 @@ def renderScreenshot(
 
     def report(message: str, details: str) -> None:
         lines = [line for line in details.strip().splitlines() if line.strip()]
-        problems.append(f"{message}: {lines[0] if lines else 'no details'}")
+        problems.append(
+            _("{message}: {details}").format(message=message, details=lines[0] if lines else _("no details"))
+        )
         if debug:
             sys.stderr.write(f"affine-inspector: {message}: {details}\n")
 
@@ -204,8 +221,8 @@ def renderScreenshot(
         main.window.resize(*size)
         main.open(list(paths))
         if main.selectFirstVolume(tab) is None:
-            why = "; ".join(problems) if problems else "no path given"
-            raise GeometryError(f"no volume loaded ({why}); no screenshot written")
+            why = "; ".join(problems) if problems else _("no path given")
+            raise GeometryError(_("no volume loaded ({why}); no screenshot written").format(why=why))
         created = main.screenshot(screenshot, mkdir=mkdir)
     finally:
         main.close()
