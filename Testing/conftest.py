@@ -136,6 +136,23 @@ def assertSameVoxelCentres(ijkToRAS, dimensions, referenceAffine, referenceShape
     return float(distances.max())
 
 
+def modulesAfterCommand(arguments: list) -> set:
+    """Run ``main(arguments)`` in a new interpreter (stdout discarded; exit 0 asserted); the names of the modules
+    it left in ``sys.modules``."""
+    code = (
+        "import sys, json, io, contextlib\n"
+        "from AffineInspectorLib.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    status = main({list(arguments)!r})\n"
+        "sys.stderr.write(json.dumps([status, sorted(sys.modules)]))\n"
+    )
+    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    status, modules = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert status == 0, completed.stderr
+    return set(modules)
+
+
 def treeDigest(folder: str) -> dict:
     """SHA-256 and mtime of every file under folder: to prove inputs are untouched."""
     digests = {}

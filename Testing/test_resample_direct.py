@@ -11,11 +11,8 @@ with an independent double-precision mapping in numpy.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from typing import Any, Tuple
 
 import numpy as np
@@ -28,7 +25,7 @@ from AffineInspectorLib.cli.main import main
 from AffineInspectorLib.dicom.imageresample import directProblem
 from AffineInspectorLib.dicom.plainseries import plainSeries, readPlainSeries
 from AffineInspectorLib.dicom.series import inspectPaths
-from conftest import ROOT, case
+from conftest import case, modulesAfterCommand
 
 
 def _ijkToLPS(image: Any) -> np.ndarray:
@@ -134,18 +131,7 @@ def test_files_never_import_slicer_and_dicom_does(tmp_path: Any, volumes: Tuple[
     source, _, reference = volumes
 
     def modulesAfter(*arguments: str) -> set:
-        code = (
-            "import sys, json, io, contextlib\n"
-            "from AffineInspectorLib.cli.main import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    status = main({list(arguments)!r})\n"
-            "sys.stderr.write(json.dumps([status, sorted(sys.modules)]))\n"
-        )
-        environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
-        completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
-        status, modules = json.loads(completed.stderr.strip().splitlines()[-1])
-        assert status == 0, completed.stderr
-        return {name.split(".")[0] for name in modules}
+        return {name.split(".")[0] for name in modulesAfterCommand(list(arguments))}
 
     direct = modulesAfter("resample", source, "--reference", reference, "--output", str(tmp_path / "a.nrrd"))
     assert "SimpleITK" in direct and not direct & {"slicer", "slicer_core", "vtk", "vtkmodules", "pydicom"}

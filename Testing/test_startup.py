@@ -6,7 +6,6 @@ Each check runs the command in a fresh interpreter, then lists the modules it le
 from __future__ import annotations
 
 import ast
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from AffineInspectorLib.dicom.synthetic import SeriesSpec, writeSeries
 from AffineInspectorLib.dicom.syntheticenhanced import EnhancedSpec, writeEnhanced
-from conftest import DICOM, ROOT
+from conftest import DICOM, ROOT, modulesAfterCommand
 
 # Libraries `inspect` of ordinary single-frame and enhanced multi-frame files must not import: each costs start-up
 # time it does not need. pydicom comes only when a fast reader hands a file over to it (and brings tqdm when that
@@ -39,23 +38,6 @@ NOT_FOR_INSPECT = (
 )
 
 
-def _modulesAfter(arguments: list) -> set:
-    """Run ``main(arguments)`` in a new interpreter; the top-level names of the modules it imported."""
-    code = (
-        "import sys, json\n"
-        "from AffineInspectorLib.cli.main import main\n"
-        "import io, contextlib\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    status = main({arguments!r})\n"
-        "sys.stderr.write(json.dumps([status, sorted(sys.modules)]))\n"
-    )
-    environment = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "AffineInspector"))
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
-    status, modules = json.loads(completed.stderr.strip().splitlines()[-1])
-    assert status == 0, completed.stderr
-    return set(modules)
-
-
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> str:
     folder = str(tmp_path_factory.mktemp("startup"))
@@ -65,7 +47,7 @@ def series(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.mark.parametrize("output", [[], ["--json"]])
 def test_inspect_imports_no_heavy_library(series: str, output: list) -> None:
-    modules = _modulesAfter(["inspect", *output, series])
+    modules = modulesAfterCommand(["inspect", *output, series])
     heavy = sorted(name for name in modules if name.split(".")[0] in NOT_FOR_INSPECT)
     assert heavy == [], heavy
     assert "numpy" in modules  # the one library it needs (the checks are vectorized)
@@ -75,7 +57,7 @@ def test_inspect_imports_no_heavy_library(series: str, output: list) -> None:
 def test_inspect_of_an_enhanced_file_imports_no_pydicom(tmp_path: str, implicit: bool) -> None:
     """Its header and functional groups are read from raw bytes (dicom/fastframes.py, dicom/fastreader.py)."""
     path = writeEnhanced(EnhancedSpec(implicit=implicit, undefinedLengths=implicit), os.path.join(tmp_path, "e.dcm"))
-    modules = _modulesAfter(["inspect", "--json", path])
+    modules = modulesAfterCommand(["inspect", "--json", path])
     heavy = sorted(name for name in modules if name.split(".")[0] in NOT_FOR_INSPECT)
     assert heavy == [], heavy
 
@@ -90,12 +72,12 @@ def test_inspect_of_an_enhanced_file_imports_no_pydicom(tmp_path: str, implicit:
     ],
 )
 def test_inspect_of_real_enhanced_files_imports_no_pydicom(dicomRoot: str, case: str) -> None:
-    modules = _modulesAfter(["inspect", os.path.join(DICOM, case)])
+    modules = modulesAfterCommand(["inspect", os.path.join(DICOM, case)])
     assert not any(name.split(".")[0] == "pydicom" for name in modules)
 
 
 def test_inspect_imports_only_its_own_command(series: str) -> None:
-    commands = {name for name in _modulesAfter(["inspect", series]) if name.startswith("AffineInspectorLib.cli.")}
+    commands = {name for name in modulesAfterCommand(["inspect", series]) if name.startswith("AffineInspectorLib.cli.")}
     assert commands == {
         "AffineInspectorLib.cli.main",
         "AffineInspectorLib.cli.inspectcmd",
@@ -115,7 +97,7 @@ def test_inspect_imports_pydicom_when_a_file_needs_it(tmp_path: str) -> None:
     dataset.NumberOfFrames = 2
     dataset.PixelData = dataset.PixelData * 2
     dataset.save_as(path)
-    assert "pydicom" in _modulesAfter(["inspect", str(tmp_path)])
+    assert "pydicom" in modulesAfterCommand(["inspect", str(tmp_path)])
 
 
 def test_top_level_help_lists_every_command() -> None:
