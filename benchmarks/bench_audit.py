@@ -35,31 +35,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "AffineInspector"))
 
-import pydicom  # noqa: E402
+sys.path.insert(0, HERE)
+import bench_scan  # noqa: E402
 
 from AffineInspectorLib.dicom.syntheticarchive import writeArchive  # noqa: E402
 
 CACHE = os.environ.get("AFFINE_INSPECTOR_BENCH_CACHE", os.path.expanduser("~/.cache/affine-inspector-bench"))
 SERIES, SLICES = 240, 100
 ROUNDS = int(os.environ.get("AFFINE_INSPECTOR_BENCH_ROUNDS", "3"))
-TEMPLATE = os.path.join(os.path.dirname(ROOT), "shared", "data", "dicom", "dcm_qa_ct_GE", "01.dcm")
 BIN = os.path.dirname(sys.executable)
-KEEP = {
-    "ImagePositionPatient",
-    "ImageOrientationPatient",
-    "PixelSpacing",
-    "InstanceNumber",
-    "SeriesInstanceUID",
-    "SOPInstanceUID",
-    "FrameOfReferenceUID",
-    "Rows",
-    "Columns",
-    "GantryDetectorTilt",
-    "SliceThickness",
-    "SeriesDescription",
-    "Manufacturer",
-    "PixelData",
-}
+ALSO_KEEP = {"SeriesDescription", "Manufacturer", "PixelData"}
+"""Besides ``bench_scan.REALISTIC_HEADER_KEEPS``: the archive's own description and (absent) manufacturer."""
 
 
 def ensureArchive() -> str:
@@ -70,15 +56,8 @@ def ensureArchive() -> str:
     shutil.rmtree(root, ignore_errors=True)
     print(f"writing the archive into {root} (once)...", flush=True)
     archive = writeArchive(root, series=SERIES, slices=(SLICES, SLICES), size=64, seed=1)
-    if os.path.exists(TEMPLATE):
-        template = pydicom.dcmread(TEMPLATE, stop_before_pixels=True)
-        for series in archive.series:
-            for path in series.files:
-                dataset = pydicom.dcmread(path)
-                for element in template:
-                    if element.keyword not in KEEP and element.tag.group != 0x0002 and element.tag not in dataset:
-                        dataset.add(element)
-                dataset.save_as(path)
+    if os.path.exists(bench_scan.TEMPLATE):
+        bench_scan.addRealisticHeader([path for series in archive.series for path in series.files], ALSO_KEEP)
     open(done, "w").write(json.dumps({"files": archive.files}))
     return root
 

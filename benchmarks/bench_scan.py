@@ -45,26 +45,31 @@ def ensureSeries() -> str:
     spec = SeriesSpec(rows=512, columns=512, numberOfSlices=FILES, spacingMm=0.625, shuffleNames=True)
     paths = writeSeries(spec, folder, pixelValue=0)
     if os.path.exists(TEMPLATE):
-        _addRealisticHeader(paths)
+        addRealisticHeader(paths)
     return folder
 
 
-def _addRealisticHeader(paths):
-    """Copy the GE CT's other header elements (private groups included) into each file, as a scanner writes them."""
+REALISTIC_HEADER_KEEPS = {
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "InstanceNumber",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "Rows",
+    "Columns",
+    "GantryDetectorTilt",
+    "SliceThickness",
+}
+"""What the synthetic writer decides; the GE CT template never replaces or adds these."""
+
+
+def addRealisticHeader(paths, alsoKeep=frozenset()):
+    """Copy the GE CT's other header elements (private groups included) into each file, as a scanner writes them;
+    elements named in ``REALISTIC_HEADER_KEEPS`` or ``alsoKeep`` (keywords) are left as the writer made them."""
     template = pydicom.dcmread(TEMPLATE, stop_before_pixels=True)
-    keep = {
-        "ImagePositionPatient",
-        "ImageOrientationPatient",
-        "PixelSpacing",
-        "InstanceNumber",
-        "SeriesInstanceUID",
-        "SOPInstanceUID",
-        "FrameOfReferenceUID",
-        "Rows",
-        "Columns",
-        "GantryDetectorTilt",
-        "SliceThickness",
-    }
+    keep = REALISTIC_HEADER_KEEPS | set(alsoKeep)
     for path in paths:
         dataset = pydicom.dcmread(path)
         for element in template:
