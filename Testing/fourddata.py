@@ -14,9 +14,11 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import EnhancedMRImageStorage, MRImageStorage, generate_uid
+
+from AffineInspectorLib.dicom.synthetic import newPart10Dataset
 
 
 @dataclasses.dataclass
@@ -60,12 +62,7 @@ class FourDSpec:
 
 
 def _dataset(spec: FourDSpec, sopClassUID: str, instanceNumber: int, description: str) -> FileDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sopClassUID
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = sopClassUID, meta.MediaStorageSOPInstanceUID
+    ds = newPart10Dataset(sopClassUID)
     ds.Modality, ds.Manufacturer = "MR", "AffineInspector synthetic"
     ds.PatientName, ds.PatientID = "FourD^Synthetic", "FOURD"
     ds.StudyInstanceUID, ds.SeriesInstanceUID = spec.studyUID, spec.seriesUID

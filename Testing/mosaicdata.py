@@ -19,11 +19,12 @@ from typing import List, Optional, Sequence
 
 import nibabel
 import numpy as np
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import MRImageStorage, generate_uid
 
 from AffineInspectorLib.dicom import csa, uih
+from AffineInspectorLib.dicom.synthetic import newPart10Dataset
 from conftest import dcm2niixExecutable
 
 
@@ -171,12 +172,7 @@ SIEMENS_SPECS = [
 
 
 def _dicomDataset(spec: MosaicSpec, volume: int, uids: dict, manufacturer: str, imageType, mosaicShape, ipp):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = MRImageStorage, meta.MediaStorageSOPInstanceUID
+    ds = newPart10Dataset(MRImageStorage)
     ds.ImageType = imageType
     ds.Modality, ds.Manufacturer = "MR", manufacturer
     ds.PatientName, ds.PatientID, ds.PatientPosition = "Mosaic^Synthetic", "MOSAIC", "HFS"

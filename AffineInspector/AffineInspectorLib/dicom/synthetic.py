@@ -15,9 +15,23 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import pydicom
 from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
 _ROOT = "1.2.826.0.1.3680043.10.1234."  # example UID root; generate_uid adds a unique suffix
+
+
+def newPart10Dataset(
+    sopClassUID: str, *, instanceUID: Optional[str] = None, implicit: bool = False, filename: Optional[str] = None
+) -> FileDataset:
+    """An empty DICOM Part 10 data set of ``sopClassUID``: 128-byte preamble, file meta (explicit VR little
+    endian unless ``implicit``), SOPClassUID and SOPInstanceUID (``instanceUID`` or a new one) set in both."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID(sopClassUID)
+    meta.MediaStorageSOPInstanceUID = UID(instanceUID) if instanceUID else generate_uid()
+    meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+    dataset = FileDataset(filename, {}, file_meta=meta, preamble=b"\0" * 128)
+    dataset.SOPClassUID, dataset.SOPInstanceUID = sopClassUID, meta.MediaStorageSOPInstanceUID
+    return dataset
 
 
 @dataclasses.dataclass
@@ -134,13 +148,7 @@ def _sliceDataset(
     frameOfReferenceUID: str,
     pixelValue: Optional[int],
 ) -> FileDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid(_ROOT)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    dataset = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    dataset.SOPClassUID = CTImageStorage
-    dataset.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    dataset = newPart10Dataset(CTImageStorage, instanceUID=generate_uid(_ROOT))
     dataset.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     dataset.Modality = "CT"
     dataset.Manufacturer = "AffineInspector synthetic"

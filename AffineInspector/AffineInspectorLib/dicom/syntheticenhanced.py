@@ -14,15 +14,11 @@ import dataclasses
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
-from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import (
-    EnhancedCTImageStorage,
-    EnhancedMRImageStorage,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    generate_uid,
-)
+from pydicom.uid import EnhancedCTImageStorage, EnhancedMRImageStorage, generate_uid
+
+from .synthetic import newPart10Dataset
 
 
 @dataclasses.dataclass
@@ -69,12 +65,7 @@ class EnhancedSpec:
 def writeEnhanced(spec: EnhancedSpec, path: str, *, pixelData: Optional[bytes] = None) -> str:
     """Write ``spec`` to ``path`` (16-bit zero pixels unless ``pixelData`` is given); return ``path``."""
     sopClass = EnhancedMRImageStorage if spec.modality == "MR" else EnhancedCTImageStorage
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sopClass
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ImplicitVRLittleEndian if spec.implicit else ExplicitVRLittleEndian
-    ds = FileDataset(path, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = sopClass, meta.MediaStorageSOPInstanceUID
+    ds = newPart10Dataset(sopClass, implicit=spec.implicit, filename=path)
     ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "NONE"]
     ds.Modality, ds.Manufacturer = spec.modality, "AffineInspector synthetic"
     ds.PatientName, ds.PatientID = "Enhanced^Synthetic", "ENHANCED"
