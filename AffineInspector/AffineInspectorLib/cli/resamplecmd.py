@@ -7,7 +7,6 @@ from typing import Any, List, Optional, Sequence
 
 from ..dicom.imagefiles import VOLUME_EXTENSIONS
 from ..dicom.outputs import refuseOutput
-from ..geometry.errors import GeometryError
 from . import common
 
 NAME = "resample"
@@ -79,6 +78,7 @@ def _resampleDirectly(arguments: argparse.Namespace, interpolation: str) -> Opti
 def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> Optional[str]:
     """Load both as Slicer does (slicer-core), resample through every transform, write; no display nodes.
     Returns the folder ``--mkdir`` created, if any."""
+    from ..dicom.imageresample import refuseEmptyResult
     from .slicerhost import hostAndLogic
 
     host, logic = hostAndLogic(displayNodes=False)
@@ -87,7 +87,13 @@ def _resampleInScene(arguments: argparse.Namespace, interpolation: str) -> Optio
     resampled = logic.resample(
         volume, reference, interpolation=interpolation, labelmap=arguments.label, displayNodes=False
     )
-    _refuseEmptyResult(resampled, volume, arguments)
+    refuseEmptyResult(
+        _nodeHoldsData(resampled),
+        lambda: _nodeHoldsData(volume),
+        arguments.input,
+        arguments.reference,
+        arguments.output,
+    )
     return host.saveVolume(resampled, arguments.output, compress=arguments.compress, mkdir=arguments.mkdir)
 
 
@@ -98,32 +104,12 @@ def _refuseOutput(output: str, inputs: Sequence[str], *, mkdir: bool = False) ->
     refuseOutput(output, option="--output", inputs=inputs, extensions=VOLUME_EXTENSIONS, mkdir=mkdir)
 
 
-def _refuseEmptyResult(resampled: Any, volume: Any, arguments: argparse.Namespace) -> None:
-    """GeometryError when every voxel of the result is 0 or NaN, saying why: an unusable input (truncated, NaN:
-    it holds no nonzero finite voxel) or a grid that does not overlap the reference's."""
-    if _hasData(resampled):
-        return
-    if not _hasData(volume):
-        raise GeometryError(
-            f"{arguments.input} holds no nonzero finite voxel (every voxel 0 or NaN: a truncated or damaged file?), "
-            f"so every voxel of {arguments.output} would be 0; nothing written"
-        )
-    raise GeometryError(
-        f"every voxel of {arguments.output} would be 0: {arguments.input} does not overlap the grid of "
-        f"{arguments.reference}; nothing written"
-    )
-
-
-def _hasData(node: Any) -> bool:
+def _nodeHoldsData(node: Any) -> bool:
     """Whether the node's image holds a nonzero finite voxel."""
-    import numpy as np
     from vtkmodules.util import numpy_support
+
+    from ..dicom.imageresample import holdsData
 
     image = node.GetImageData()
     scalars = image.GetPointData().GetScalars() if image is not None else None
-    if scalars is None:
-        return False
-    values = numpy_support.vtk_to_numpy(scalars)
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values)]
-    return bool(np.any(values))
+    return scalars is not None and holdsData(numpy_support.vtk_to_numpy(scalars))

@@ -112,7 +112,7 @@ def resampleFile(
         return _resampleSeries(series, grid, interpolation, inputPath, referencePath, outputPath, compress, mkdir)
     image = _readVolume(inputPath)
     resampled = _resample(image, grid, interpolation)
-    _refuseEmpty(_hasData(resampled), functools.partial(_hasData, image), inputPath, referencePath, outputPath)
+    refuseEmptyResult(_hasData(resampled), functools.partial(_hasData, image), inputPath, referencePath, outputPath)
     with outputs.newFiles(outputPath, mkdir=mkdir) as written:
         sitk.WriteImage(resampled, written.staged, compress)
     return written.createdFolder
@@ -164,7 +164,7 @@ def _resampleSeries(
         facts = _childFacts(status, report, errors, series)
         if facts.get("writeError"):
             raise outputs.OutputError(f"{outputPath}: could not be written ({facts['writeError']}); nothing written")
-        _refuseEmpty(facts["hasData"], lambda: bool(facts["inputHasData"]), inputPath, referencePath, outputPath)
+        refuseEmptyResult(facts["hasData"], lambda: bool(facts["inputHasData"]), inputPath, referencePath, outputPath)
         with outputs.newFiles(outputPath, mkdir=mkdir) as published:
             for name in sorted(os.listdir(written)):  # the output and its data file (.mhd + .raw)
                 shutil.copyfile(os.path.join(written, name), os.path.join(os.path.dirname(published.staged), name))
@@ -258,12 +258,12 @@ def _readVolume(path: str) -> Any:
     return sitk.ReadImage(path)
 
 
-def _refuseEmpty(
+def refuseEmptyResult(
     hasData: bool, inputHasData: Callable[[], bool], inputPath: str, referencePath: str, outputPath: str
 ) -> None:
     """GeometryError when every voxel of the result is 0 or NaN (not ``hasData``), saying why: an input with no
     nonzero finite voxel (truncated, damaged, all NaN), or a grid that does not overlap the reference's (nothing
-    written). The words are those of the scene path (``cli/resamplecmd.py``), whichever path an input takes."""
+    written). Both paths refuse with it (the scene path in ``cli/resamplecmd.py``), so the words are the same."""
     if hasData:
         return
     if not inputHasData():
@@ -277,11 +277,15 @@ def _refuseEmpty(
     )
 
 
+def holdsData(values: np.ndarray) -> bool:
+    """Whether voxel values (any shape or order) hold a nonzero finite one."""
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return bool(np.any(values))
+
+
 def _hasData(image: Any) -> bool:
     """Whether a SimpleITK image holds a nonzero finite voxel."""
     import SimpleITK as sitk
 
-    values = sitk.GetArrayViewFromImage(image)
-    if values.dtype.kind == "f":
-        values = values[np.isfinite(values)]
-    return bool(np.any(values))
+    return holdsData(sitk.GetArrayViewFromImage(image))
